@@ -1,0 +1,132 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/locksmithbot/locksmith/internal/secret"
+)
+
+// This file declares what the workflow needs from Slack and what Slack needs from
+// the workflow. bot implements Messenger and Groups and calls Workflow; commands
+// never imports slack-go, so everything here is transport-neutral.
+
+// Messenger is what the workflow asks Slack to show. *bot.Bot implements it.
+// Every method returns an error wrapping the Slack error code on failure.
+type Messenger interface {
+	// PostApproval posts the approval card to the approval channel and returns where
+	// it landed (with a permalink for the requester's notice).
+	PostApproval(ctx context.Context, channel string, c Card) (MessageRef, error)
+	// UpdateApproval replaces the card in place (chat.update), e.g. without buttons
+	// after a decision.
+	UpdateApproval(ctx context.Context, ref MessageRef, c Card) error
+	// Notify sends a normal (persistent) DM to a user. It never carries a secret.
+	Notify(ctx context.Context, userID string, n Notice) error
+	// DeliverPassword opens the DM with userID and posts the password there with
+	// chat.postEphemeral (channel = that DM, user = userID): the only Slack call that
+	// ever carries a password.
+	DeliverPassword(ctx context.Context, userID string, d Delivery) error
+	// PostChannel posts a one-line message (mrkdwn, already escaped) to a channel;
+	// used for the optional audit channel. Never a secret.
+	PostChannel(ctx context.Context, channel, text string) error
+}
+
+// Groups answers Slack user-group membership, for grants that name user groups.
+type Groups interface {
+	// Members returns the user IDs in the group (usergroups.users.list).
+	Members(ctx context.Context, usergroupID string) ([]string, error)
+}
+
+// Invocation is one /reset-password typed in Slack.
+type Invocation struct {
+	UserID    string // who typed it (U…/W…)
+	UserName  string // their Slack handle, for messages and the audit trail
+	TeamID    string
+	ChannelID string // where it was typed
+	Text      string // everything after the command, as Slack delivered it
+	// CorrelationID ties every log line, Partner Center call and audit row of this
+	// request together (MS-CorrelationId).
+	CorrelationID string
+}
+
+// ActionKind names a button locksmith renders.
+type ActionKind string
+
+const (
+	ActionApprove ActionKind = "approve"
+	ActionDeny    ActionKind = "deny"
+	ActionCancel  ActionKind = "cancel" // the requester withdraws a pending request
+	ActionReset   ActionKind = "reset"  // "Reset password now", requester only
+)
+
+// Action is one button click.
+type Action struct {
+	Kind          ActionKind
+	RequestID     string // the button's value: only the request ID, everything else is reloaded
+	UserID        string // who clicked
+	UserName      string
+	ChannelID     string // where the clicked message is
+	MessageTS     string
+	CorrelationID string
+}
+
+// Reply is what the person who typed or clicked sees, ephemerally. Text is mrkdwn
+// with every piece of user or directory text already escaped (see Escape).
+type Reply struct {
+	Text string
+}
+
+// Workflow is what the transport calls; *Service implements it. Both methods run
+// after the envelope has been acked, on the bot's worker pool.
+type Workflow interface {
+	SlashCommand(ctx context.Context, in Invocation) Reply
+	Action(ctx context.Context, in Action) Reply
+}
+
+// MessageRef says where a posted message is.
+type MessageRef struct {
+	Channel   string
+	TS        string
+	Permalink string
+}
+
+// Card is the approval request as the approval channel shows it. bot renders it
+// (Block Kit) and escapes every string field itself.
+type Card struct {
+	RequestID         string
+	RequesterID       string
+	CustomerName      string
+	CustomerDomain    string
+	TenantID          string
+	UserDisplayName   string
+	UserPrincipalName string
+	UserObjectID      string
+	AdminRoles        []string // display names of the target's directory roles, empty for none
+	RoleNeeded        string   // "User Administrator" or "Privileged Authentication Administrator"
+	Reason            string
+	ExpiresAt         time.Time
+	// Status is the line shown under the details ("Approved by <@U…> at 10:02",
+	// "Reset done", …); mrkdwn, already escaped. Empty while pending.
+	Status string
+	// Buttons is true only while the request is pending (Approve + Deny).
+	Buttons bool
+}
+
+// Notice is a DM to a requester (or approver) about a request. Text is mrkdwn,
+// already escaped. When ResetButton is set the DM carries a "Reset password now"
+// button whose value is the request ID.
+type Notice struct {
+	Text        string
+	ResetButton string    // request ID, or "" for no button
+	ValidUntil  time.Time // shown next to the button
+	// CancelButton, when set, offers "Withdraw request" for that request ID.
+	CancelButton string
+}
+
+// Delivery is the ephemeral password message.
+type Delivery struct {
+	Password          secret.Password
+	UserPrincipalName string
+	UserDisplayName   string
+	CustomerName      string
+}
