@@ -1,0 +1,125 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/partner"
+)
+
+// resetOutcome is what happened to one reset attempt.
+type resetOutcome struct {
+	err       error // Partner Center (or password generation) failure; nil when the password was set
+	delivered bool  // the ephemeral DM was accepted by Slack
+}
+
+// setAndDeliver generates a password, has Partner Center set it (the user must
+// change it at next sign-in) and hands it to the requester by ephemeral DM. The
+// password lives only in this function's frame: it is never returned, logged or
+// stored (DESIGN.md guarantee 1).
+func (s *Service) setAndDeliver(ctx context.Context, log *slog.Logger, pol *Policy, requesterID string, c partner.Customer, u partner.User) resetOutcome {
+	pw, err := s.genPW(pol.PasswordLength)
+	if err != nil {
+		return resetOutcome{err: fmt.Errorf("generate password: %w", err)}
+	}
+	if err := s.pc.ResetPassword(ctx, c.TenantID, u.ObjectID, pw); err != nil {
+		return resetOutcome{err: err}
+	}
+	d := Delivery{Password: pw, UserPrincipalName: u.UserPrincipalName, UserDisplayName: u.DisplayName, CustomerName: c.Name}
+	// The password must reach Slack even if the slash command's own deadline is
+	// nearly spent: Partner Center has already changed it.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
+	defer cancel()
+	if err := s.msg.DeliverPassword(dctx, requesterID, d); err != nil {
+		log.Error("password delivery failed", "err", err)
+		return resetOutcome{}
+	}
+	return resetOutcome{delivered: true}
+}
+
+// resetWithoutApproval is the approval.required: false flow: audit the intent,
+// reset, deliver, audit the outcome.
+func (s *Service) resetWithoutApproval(ctx context.Context, log *slog.Logger, pol *Policy, a actor, correlationID string, c partner.Customer, t target, reason string) Reply {
+	base := approvals.Event{
+		ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID,
+		TenantID: c.TenantID, CustomerDomain: c.Domain, TargetObjectID: t.user.ObjectID, TargetUPN: t.user.UserPrincipalName,
+	}
+	intent := base
+	intent.Outcome, intent.Detail = approvals.OutcomeResetIntent, "without sign-off; reason: "+reason
+	// Guarantee 2: no Partner Center write without a durable record of the intent.
+	if err := s.audit(ctx, intent); err != nil {
+		return Reply{Text: "locksmith could not write its audit record, so it did not reset the password. Nothing was changed; tell your operator."}
+	}
+
+	out := s.setAndDeliver(ctx, log, pol, a.ID, c, t.user)
+	result := base
+	switch {
+	case out.err != nil:
+		log.Error("reset failed", "err", out.err)
+		s.metrics.Reset("failed")
+		result.Outcome, result.Detail = approvals.OutcomeResetFailed, partnerDetail(out.err)
+		s.recordOutcome(ctx, result)
+		return Reply{Text: fmt.Sprintf("The password of %s was *not* reset. %s", Escape(t.user.UserPrincipalName, 120), partnerProblem(ctx, out.err))}
+	case !out.delivered:
+		s.metrics.Reset("delivery_failed")
+		result.Outcome, result.Detail = approvals.OutcomeDeliveryFailed, "password set in Partner Center but the ephemeral DM failed; the password is gone"
+		s.recordOutcome(ctx, result)
+		s.notifyLostPassword(ctx, log, a.ID, t.user)
+		return Reply{Text: lostPasswordText(t.user)}
+	}
+	s.metrics.Reset("done")
+	result.Outcome, result.Detail = approvals.OutcomeResetDone, "temporary password delivered by ephemeral DM; change required at next sign-in"
+	s.recordOutcome(ctx, result)
+	return Reply{Text: fmt.Sprintf(":white_check_mark: The password of %s (*%s*) was reset. The temporary password is in your DM with locksmith, visible only to you.",
+		Escape(t.user.UserPrincipalName, 120), Escape(c.Name, 100))}
+}
+
+func lostPasswordText(u partner.User) string {
+	return fmt.Sprintf(":warning: The password of %s *was reset*, but Slack did not accept the message that shows it to you, so the temporary password is lost (locksmith never shows it anywhere else). Run the command again to set a new one.",
+		Escape(u.UserPrincipalName, 120))
+}
+
+func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, userID string, u partner.User) {
+	if err := s.msg.Notify(context.WithoutCancel(ctx), userID, Notice{Text: lostPasswordText(u)}); err != nil {
+		log.Error("notice failed", "err", err)
+	}
+}
+
+// recordOutcome appends an outcome row after Partner Center has acted. If the
+// store refuses, the reset still happened: keep trying in the background so the
+// trail catches up as soon as the store allows (DESIGN.md guarantee 2 covers the
+// intent; this covers the result).
+func (s *Service) recordOutcome(ctx context.Context, e approvals.Event) {
+	if err := s.audit(context.WithoutCancel(ctx), e); err == nil {
+		return
+	}
+	s.retryInBackground(e.CorrelationID, "audit outcome", func(ctx context.Context) error {
+		return s.audit(ctx, e)
+	})
+}
+
+// retryInBackground runs fn until it succeeds, with capped backoff, for up to an
+// hour. Used only for records of things that already happened.
+func (s *Service) retryInBackground(correlationID, what string, fn func(context.Context) error) {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		deadline := time.Now().Add(time.Hour)
+		wait := time.Second
+		for time.Now().Before(deadline) {
+			time.Sleep(wait)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := fn(ctx)
+			cancel()
+			if err == nil {
+				s.log.Info("late write succeeded", "correlation_id", correlationID, "what", what)
+				return
+			}
+			wait = min(wait*2, time.Minute)
+		}
+		s.log.Error("gave up on a late write", "correlation_id", correlationID, "what", what)
+	}()
+}

@@ -1,0 +1,410 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/internal/secret"
+	"github.com/locksmithbot/locksmith/partner"
+)
+
+// PartnerCenter is the part of Partner Center the workflow uses; *partner.Client
+// implements it. Errors are *partner.Error values carrying a Kind.
+type PartnerCenter interface {
+	Customer(ctx context.Context, tenantID string) (partner.Customer, error)
+	CustomersByDomain(ctx context.Context, domain string) ([]partner.Customer, error)
+	CustomersByName(ctx context.Context, prefix string) ([]partner.Customer, error)
+	User(ctx context.Context, tenantID, objectID string) (partner.User, error)
+	UserByUPN(ctx context.Context, tenantID, upn string) (partner.User, error)
+	UserRoles(ctx context.Context, tenantID, objectID string) ([]partner.DirectoryRole, error)
+	ResetPassword(ctx context.Context, tenantID, objectID string, pw secret.Password) error
+}
+
+// Metrics receives counts of what the workflow did. main backs it with Prometheus.
+type Metrics interface {
+	Reset(outcome string)     // done, failed, refused, delivery_failed
+	Decision(decision string) // approved, denied, cancelled, expired
+	AuditWriteFailed()
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) Reset(string)      {}
+func (nopMetrics) Decision(string)   {}
+func (nopMetrics) AuditWriteFailed() {}
+
+// Policy is the part of locksmith.yaml the workflow obeys. It can be swapped at
+// run time (SetPolicy); every step reads the policy as it is then.
+type Policy struct {
+	ApprovalRequired bool
+	ApprovalChannel  string
+	ExpiresAfter     time.Duration // a pending request expires after this
+	UseWithin        time.Duration // an approval must be used within this
+	RequireReason    bool
+	PasswordLength   int
+	AuditChannel     string // optional: every outcome also posted here
+	Grants           []Grant
+}
+
+// Deps are the workflow's collaborators.
+type Deps struct {
+	Partner   PartnerCenter
+	Messenger Messenger
+	Groups    Groups
+	Store     *approvals.Store
+	Logger    *slog.Logger
+	Metrics   Metrics
+	Now       func() time.Time
+	// GeneratePassword defaults to partner.GeneratePassword.
+	GeneratePassword func(length int) (secret.Password, error)
+	// OpTimeout bounds one slash command or click, Partner Center retries included.
+	OpTimeout time.Duration
+}
+
+// Service is the /reset-password workflow. It implements Workflow.
+type Service struct {
+	pc       PartnerCenter
+	msg      Messenger
+	groups   Groups
+	store    *approvals.Store
+	log      *slog.Logger
+	metrics  Metrics
+	now      func() time.Time
+	genPW    func(int) (secret.Password, error)
+	opTimout time.Duration
+	policy   atomic.Pointer[Policy]
+
+	// background tracks work that outlives the request that started it (outcome
+	// rows retried after a store failure, audit-channel posts), so shutdown can wait.
+	background sync.WaitGroup
+}
+
+var _ Workflow = (*Service)(nil)
+
+// NewService checks the dependencies and returns a ready workflow.
+func NewService(p Policy, d Deps) (*Service, error) {
+	if d.Partner == nil || d.Messenger == nil || d.Groups == nil || d.Store == nil {
+		return nil, errors.New("commands: Partner, Messenger, Groups and Store are required")
+	}
+	s := &Service{
+		pc: d.Partner, msg: d.Messenger, groups: d.Groups, store: d.Store,
+		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimout: d.OpTimeout,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = nopMetrics{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.genPW == nil {
+		s.genPW = partner.GeneratePassword
+	}
+	if s.opTimout <= 0 {
+		s.opTimout = 2 * time.Minute
+	}
+	if err := s.SetPolicy(p); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SetPolicy replaces the policy (config reload). Requests in flight finish under
+// the policy they read; every later step reads the new one.
+func (s *Service) SetPolicy(p Policy) error {
+	if p.ApprovalRequired && p.ApprovalChannel == "" {
+		return errors.New("commands: approval is required but no approval channel is set")
+	}
+	if p.PasswordLength == 0 {
+		p.PasswordLength = partner.DefaultPasswordLength
+	}
+	if p.ExpiresAfter <= 0 {
+		p.ExpiresAfter = 30 * time.Minute
+	}
+	if p.UseWithin <= 0 {
+		p.UseWithin = 15 * time.Minute
+	}
+	s.policy.Store(&p)
+	return nil
+}
+
+func (s *Service) currentPolicy() *Policy { return s.policy.Load() }
+
+// Wait blocks until background work (late outcome rows, audit-channel posts) is
+// finished or ctx ends.
+func (s *Service) Wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.background.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// requestLog carries the identifiers every log line of one Slack request needs.
+func (s *Service) requestLog(correlationID, userID string) *slog.Logger {
+	return s.log.With("correlation_id", correlationID, "slack_user", userID)
+}
+
+// SlashCommand handles /reset-password. It returns the reply for the requester;
+// everything else (approval card, DMs, the password) is sent through Messenger.
+func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
+	ctx, cancel := context.WithTimeout(ctx, s.opTimout)
+	defer cancel()
+	ctx = partner.WithCorrelationID(ctx, in.CorrelationID)
+	log := s.requestLog(in.CorrelationID, in.UserID)
+	pol := s.currentPolicy()
+
+	parsed := Parse(in.Text)
+	if parsed.Reply != "" {
+		return Reply{Text: parsed.Reply}
+	}
+	if pol.ApprovalRequired && pol.RequireReason && parsed.Reason == "" {
+		return Reply{Text: "A reason is required (a ticket number will do): `/reset-password <customer> <user> <reason>`."}
+	}
+	actor := actor{ID: in.UserID, Name: in.UserName}
+
+	// No grant at all: refuse before any Partner Center call, so people without a
+	// grant cannot even probe which customers and users exist.
+	acc, err := s.accessFor(ctx, pol.Grants, in.UserID, nil)
+	if err != nil {
+		log.Error("grant check failed", "err", err)
+		return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again shortly."}
+	}
+	if !acc.any {
+		s.refuse(ctx, actor, in.CorrelationID, nil, nil, "no grant")
+		return Reply{Text: "You are not permitted to reset passwords with locksmith: no grant in its configuration names you or one of your Slack user groups. Ask your locksmith operator."}
+	}
+
+	customer, reply := s.resolveCustomer(ctx, parsed.Customer)
+	if reply != "" {
+		s.refuse(ctx, actor, in.CorrelationID, nil, nil, "customer not resolved: "+parsed.Customer.Value)
+		return Reply{Text: reply}
+	}
+	acc, err = s.accessFor(ctx, pol.Grants, in.UserID, &customer)
+	if err != nil {
+		log.Error("grant check failed", "err", err)
+		return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again shortly."}
+	}
+	if acc.best == "" {
+		s.refuse(ctx, actor, in.CorrelationID, &customer, nil, "no grant for this customer")
+		return Reply{Text: fmt.Sprintf("You have no locksmith grant for *%s* (`%s`). Nothing was done.", Escape(customer.Name, 100), Escape(customer.Domain, 100))}
+	}
+
+	tgt, reply := s.resolveTarget(ctx, customer, parsed.User)
+	if reply != "" {
+		s.refuse(ctx, actor, in.CorrelationID, &customer, nil, "user not resolved: "+parsed.User.Value)
+		return Reply{Text: reply}
+	}
+	if !acc.allows(tgt.need) {
+		s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, fmt.Sprintf("requester holds %s; target needs %s", acc.best, tgt.need))
+		return Reply{Text: fmt.Sprintf("You hold *%s* for %s, but %s has %s, so resetting their password needs *%s*. Nothing was done.",
+			acc.best, Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120), rolesPhrase(tgt.roleNames), tgt.need)}
+	}
+
+	if pol.ApprovalRequired {
+		return s.requestApproval(ctx, log, pol, actor, in.CorrelationID, customer, tgt, parsed.Reason)
+	}
+	if tgt.user.Synced() {
+		s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, "user synced from on-premises")
+		return Reply{Text: syncedWarning(tgt.user) + " Without sign-off locksmith will not reset such a user; reset the password in on-premises Active Directory instead."}
+	}
+	return s.resetWithoutApproval(ctx, log, pol, actor, in.CorrelationID, customer, tgt, parsed.Reason)
+}
+
+// actor is a Slack user as the audit trail records them.
+type actor struct{ ID, Name string }
+
+// target is a resolved user with what resetting them needs.
+type target struct {
+	user      partner.User
+	roles     []partner.DirectoryRole
+	roleNames []string
+	need      partner.Role
+}
+
+func (s *Service) resolveCustomer(ctx context.Context, ref CustomerRef) (partner.Customer, string) {
+	var (
+		found []partner.Customer
+		err   error
+	)
+	switch ref.Kind {
+	case RefID:
+		var c partner.Customer
+		c, err = s.pc.Customer(ctx, ref.Value)
+		if err == nil {
+			found = []partner.Customer{c}
+		}
+	case RefDomain:
+		found, err = s.pc.CustomersByDomain(ctx, ref.Value)
+	default:
+		found, err = s.pc.CustomersByName(ctx, ref.Value)
+	}
+	if err != nil {
+		if partner.KindOf(err) == partner.KindNotFound {
+			return partner.Customer{}, fmt.Sprintf("No customer of yours matches `%s`. Check the tenant ID, domain or company name.", Escape(ref.Value, 100))
+		}
+		s.log.Error("customer lookup failed", "correlation_id", partner.CorrelationID(ctx), "err", err)
+		return partner.Customer{}, "Could not look up the customer: " + partnerProblem(ctx, err)
+	}
+	switch len(found) {
+	case 0:
+		return partner.Customer{}, fmt.Sprintf("No customer of yours matches `%s`. Check the tenant ID, domain or company name.", Escape(ref.Value, 100))
+	case 1:
+		return found[0], ""
+	}
+	return partner.Customer{}, candidatesReply(ref.Value, found)
+}
+
+// maxCandidates keeps an ambiguous answer readable (and under Slack's limits).
+const maxCandidates = 10
+
+func candidatesReply(query string, found []partner.Customer) string {
+	text := fmt.Sprintf("`%s` matches %d customers; nothing was done. Run the command again with the tenant ID or the exact domain of one of these:", Escape(query, 100), len(found))
+	for i, c := range found {
+		if i == maxCandidates {
+			text += fmt.Sprintf("\n…and %d more: be more specific.", len(found)-maxCandidates)
+			break
+		}
+		text += fmt.Sprintf("\n• *%s*, `%s`, tenant `%s`", Escape(c.Name, 100), Escape(c.Domain, 100), Escape(c.TenantID, 40))
+	}
+	return text
+}
+
+func (s *Service) resolveTarget(ctx context.Context, c partner.Customer, ref UserRef) (target, string) {
+	var (
+		u   partner.User
+		err error
+	)
+	if ref.Kind == RefID {
+		u, err = s.pc.User(ctx, c.TenantID, ref.Value)
+	} else {
+		u, err = s.pc.UserByUPN(ctx, c.TenantID, ref.Value)
+	}
+	if err != nil {
+		if partner.KindOf(err) == partner.KindNotFound {
+			return target{}, fmt.Sprintf("No user `%s` in *%s* (`%s`).", Escape(ref.Value, 120), Escape(c.Name, 100), Escape(c.Domain, 100))
+		}
+		s.log.Error("user lookup failed", "correlation_id", partner.CorrelationID(ctx), "err", err)
+		return target{}, "Could not look up the user: " + partnerProblem(ctx, err)
+	}
+	if u.State != "" && u.State != "active" {
+		return target{}, fmt.Sprintf("%s in *%s* is deleted (state %s); restore the user first.", Escape(u.UserPrincipalName, 120), Escape(c.Name, 100), Escape(u.State, 20))
+	}
+	roles, err := s.pc.UserRoles(ctx, c.TenantID, u.ObjectID)
+	if err != nil {
+		// Fail closed: without the roles locksmith cannot know who may reset.
+		s.log.Error("directory roles lookup failed", "correlation_id", partner.CorrelationID(ctx), "err", err)
+		return target{}, "Could not read the user's admin roles, so locksmith cannot tell who may reset them: " + partnerProblem(ctx, err)
+	}
+	t := target{user: u, roles: roles, need: partner.RequiredRole(roles)}
+	for _, r := range roles {
+		t.roleNames = append(t.roleNames, partner.DisplayName(r))
+	}
+	return t, ""
+}
+
+func rolesPhrase(names []string) string {
+	if len(names) == 0 {
+		return "no admin role"
+	}
+	out := "the admin role"
+	if len(names) > 1 {
+		out += "s"
+	}
+	for i, n := range names {
+		sep := ", "
+		if i == 0 {
+			sep = " "
+		}
+		out += sep + "_" + Escape(n, 80) + "_"
+	}
+	return out
+}
+
+func syncedWarning(u partner.User) string {
+	when := "an unknown time"
+	if u.LastDirectorySyncTime != nil {
+		when = u.LastDirectorySyncTime.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return fmt.Sprintf(":warning: %s is synced from on-premises Active Directory (last sync %s): a cloud reset may be overwritten at the next sync unless password writeback is enabled.",
+		Escape(u.UserPrincipalName, 120), when)
+}
+
+// refuse audits a refusal. A failed audit write is logged and counted; the
+// refusal itself still stands (nothing changed, so nothing is at risk).
+func (s *Service) refuse(ctx context.Context, a actor, correlationID string, c *partner.Customer, u *partner.User, why string) {
+	e := approvals.Event{ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID, Outcome: approvals.OutcomeRefused, Detail: why}
+	if c != nil {
+		e.TenantID, e.CustomerDomain = c.TenantID, c.Domain
+	}
+	if u != nil {
+		e.TargetObjectID, e.TargetUPN = u.ObjectID, u.UserPrincipalName
+	}
+	s.metrics.Reset("refused")
+	_ = s.audit(ctx, e)
+}
+
+// audit appends one row and mirrors it to the audit channel.
+func (s *Service) audit(ctx context.Context, e approvals.Event) error {
+	stored, err := s.store.Append(ctx, e)
+	if err != nil {
+		s.metrics.AuditWriteFailed()
+		s.log.Error("audit write failed", "correlation_id", e.CorrelationID, "outcome", e.Outcome, "err", err)
+		return err
+	}
+	s.announce(stored)
+	return nil
+}
+
+// announce posts an audit row to the audit channel, if one is configured. It runs
+// in the background: the channel is a convenience, the database is the record.
+func (s *Service) announce(e approvals.Event) {
+	ch := s.currentPolicy().AuditChannel
+	if ch == "" {
+		return
+	}
+	text := auditLine(e)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.msg.PostChannel(ctx, ch, text); err != nil {
+			s.log.Warn("audit channel post failed", "correlation_id", e.CorrelationID, "err", err)
+		}
+	}()
+}
+
+// auditLine is the one-line form of an audit row for the audit channel.
+func auditLine(e approvals.Event) string {
+	line := fmt.Sprintf("`%s`", e.Outcome)
+	if e.ActorID != "" && e.ActorID != systemActor.ID {
+		line += fmt.Sprintf(" by <@%s>", Escape(e.ActorID, 20))
+	}
+	if e.TargetUPN != "" {
+		line += " for " + Escape(e.TargetUPN, 120)
+	}
+	if e.CustomerDomain != "" {
+		line += fmt.Sprintf(" (%s)", Escape(e.CustomerDomain, 100))
+	}
+	if e.Detail != "" {
+		line += ": " + Escape(e.Detail, 200)
+	}
+	if e.RequestID != "" {
+		line += fmt.Sprintf(" · request `%s`", Escape(e.RequestID, 40))
+	}
+	return line
+}
+
+// systemActor is who the audit trail names for what locksmith does by itself
+// (expiry, reconciliation after a crash).
+var systemActor = actor{ID: "locksmith", Name: "locksmith"}

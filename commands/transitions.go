@@ -1,0 +1,89 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/locksmithbot/locksmith/approvals"
+)
+
+// transitionFailed turns a store error from a state transition into the answer
+// for the person who clicked. handled is false when err is nil.
+func (s *Service) transitionFailed(log *slog.Logger, err error) (Reply, bool) {
+	if err == nil {
+		return Reply{}, false
+	}
+	var conflict *approvals.ConflictError
+	switch {
+	case errors.As(err, &conflict):
+		// Lost a race (another click, another replica, or the clock): say who won.
+		return Reply{Text: stateText(conflict.Current)}, true
+	case errors.Is(err, approvals.ErrSelfDecision):
+		return Reply{Text: "You can't decide your own request: another authorised person must."}, true
+	case errors.Is(err, approvals.ErrNotRequester):
+		return Reply{Text: "Only the person who made this request can do that."}, true
+	case errors.Is(err, approvals.ErrNotFound):
+		return Reply{Text: "This request no longer exists."}, true
+	}
+	log.Error("state change failed", "err", err)
+	return Reply{Text: "locksmith could not save this, so nothing changed. Try again shortly."}, true
+}
+
+// announceRequest mirrors a transition's audit row (written by the store in the
+// transition's own transaction) to the audit channel.
+func (s *Service) announceRequest(r approvals.Request, outcome approvals.Outcome, a actor, correlationID string) {
+	s.announce(approvals.Event{
+		ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID, RequestID: r.ID,
+		TenantID: r.TenantID, CustomerDomain: r.CustomerDomain, TargetObjectID: r.TargetObjectID, TargetUPN: r.TargetUPN,
+		Outcome: outcome, Detail: r.Detail,
+	})
+}
+
+// finish moves a claimed request to done or failed. Partner Center has already
+// acted, so a store failure here must not lose the outcome: it is retried in the
+// background until the store accepts it. It returns the finishing time.
+func (s *Service) finish(ctx context.Context, log *slog.Logger, r approvals.Request, state approvals.State, detail string, a actor, correlationID string) time.Time {
+	outcome := approvals.OutcomeResetDone
+	if state == approvals.StateFailed {
+		outcome = approvals.OutcomeResetFailed
+	}
+	finished, err := s.store.FinishReset(context.WithoutCancel(ctx), r.ID, state, detail)
+	if err == nil {
+		s.announceRequest(finished, outcome, a, correlationID)
+		return finished.FinishedAt
+	}
+	log.Error("recording the reset outcome failed; retrying in the background", "err", err)
+	s.metrics.AuditWriteFailed()
+	s.retryInBackground(correlationID, "finish reset", func(ctx context.Context) error {
+		finished, err := s.store.FinishReset(ctx, r.ID, state, detail)
+		var conflict *approvals.ConflictError
+		if errors.As(err, &conflict) && conflict.Current.State != approvals.StateResetting {
+			return nil // someone (the reconciler) already closed it
+		}
+		if err == nil {
+			s.announceRequest(finished, outcome, a, correlationID)
+		}
+		return err
+	})
+	return s.now()
+}
+
+// updateCard rewrites the approval card with a status line and no buttons.
+func (s *Service) updateCard(ctx context.Context, log *slog.Logger, r approvals.Request, status string) {
+	if r.ApprovalChannel == "" || r.ApprovalTS == "" {
+		return
+	}
+	ref := MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}
+	if err := s.msg.UpdateApproval(context.WithoutCancel(ctx), ref, cardFor(r, status, false)); err != nil {
+		log.Error("approval card update failed", "err", err)
+	}
+}
+
+// notify DMs a notice; a failure is logged, never fatal: the state is already saved.
+func (s *Service) notify(ctx context.Context, log *slog.Logger, userID string, n Notice) {
+	if err := s.msg.Notify(context.WithoutCancel(ctx), userID, n); err != nil {
+		log.Error("notice failed", "to", userID, "err", err)
+	}
+}
