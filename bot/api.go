@@ -1,0 +1,119 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// Retry policy of call. slack-go retries nothing by default (OptionRetry would
+// wait 60 s on a 429 without Retry-After and cannot be bounded by ctx), so the
+// policy lives here.
+const (
+	maxAttempts    = 3
+	serverBackoff  = 250 * time.Millisecond // first wait after a 5xx; doubles
+	minRetryAfter  = 100 * time.Millisecond // a 429 with "Retry-After: 0" still waits a little
+	maxServerRetry = 2                      // 5xx answers retried at most this often
+)
+
+// APIError is what every failed Slack call returns: the method and Slack's error
+// code ("channel_not_found", "ratelimited", "http_503", "timeout"). It never holds
+// a request body or a URL (a response_url is a bearer capability, and a request
+// body may hold the password). errors.As still finds slack.SlackErrorResponse,
+// *slack.RateLimitedError and slack.StatusCodeError through Unwrap.
+type APIError struct {
+	Method string
+	Code   string
+	Err    error
+}
+
+func (e *APIError) Error() string { return "slack " + e.Method + ": " + e.Code }
+func (e *APIError) Unwrap() error { return e.Err }
+
+// call runs fn, one Web API call (or response_url POST), under the rules every
+// Slack call follows: each attempt gets CallTimeout; a 429 waits Retry-After and
+// tries again; a 5xx is retried once or twice with backoff; nothing retries past
+// maxAttempts or past ctx; every attempt is reported to ObserveCall. Timeouts and
+// other errors are not retried: the call may have taken effect (a message posted).
+func (b *Bot) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
+	serverRetries := 0
+	for attempt := 1; ; attempt++ {
+		err := b.attempt(ctx, method, fn)
+		if err == nil {
+			return nil
+		}
+		var wait time.Duration
+		var rl *slack.RateLimitedError
+		var sc slack.StatusCodeError
+		switch {
+		case errors.As(err, &rl):
+			wait = max(rl.RetryAfter, minRetryAfter)
+		case errors.As(err, &sc) && sc.Code >= 500 && serverRetries < maxServerRetry:
+			wait = serverBackoff << serverRetries
+			serverRetries++
+		default:
+			return err
+		}
+		if attempt >= maxAttempts {
+			return err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return err // waiting would outlive the caller: fail now, with the real reason
+		}
+		if sleepCtx(ctx, wait) != nil {
+			return err
+		}
+	}
+}
+
+// attempt makes one try of fn under CallTimeout and reports it.
+func (b *Bot) attempt(ctx context.Context, method string, fn func(ctx context.Context) error) error {
+	actx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	start := time.Now()
+	err := fn(actx)
+	if err != nil {
+		err = apiError(method, err)
+	}
+	if b.cfg.ObserveCall != nil {
+		b.cfg.ObserveCall(method, err, time.Since(start))
+	}
+	return err
+}
+
+// apiError turns whatever slack-go returned into an *APIError with a short code
+// and no URL or body in its text.
+func apiError(method string, err error) *APIError {
+	var (
+		se  slack.SlackErrorResponse
+		rl  *slack.RateLimitedError
+		sc  slack.StatusCodeError
+		ue  *url.Error
+		out = &APIError{Method: method, Err: err}
+	)
+	switch {
+	case errors.As(err, &se):
+		out.Code = se.Err
+	case errors.As(err, &rl):
+		out.Code = "ratelimited"
+	case errors.As(err, &sc):
+		out.Code = "http_" + strconv.Itoa(sc.Code)
+	case errors.Is(err, context.DeadlineExceeded):
+		out.Code = "timeout"
+		out.Err = context.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		out.Code = "canceled"
+		out.Err = context.Canceled
+	case errors.As(err, &ue):
+		// *url.Error's text starts with the URL; keep only the cause.
+		out.Code = "request_failed: " + ue.Err.Error()
+		out.Err = ue.Err
+	default:
+		out.Code = err.Error()
+	}
+	return out
+}

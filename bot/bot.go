@@ -1,0 +1,289 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/internal/secret"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultAPIURL        = "https://slack.com/api/"
+	DefaultWorkers       = 8
+	DefaultQueueSize     = 64
+	DefaultCallTimeout   = 10 * time.Second
+	DefaultDrainTimeout  = 20 * time.Second
+	DefaultGroupCacheTTL = 60 * time.Second
+
+	// readLimit caps one incoming Socket Mode frame. slack-go's default is
+	// unlimited; the largest envelope locksmith receives is a block_actions payload
+	// echoing one of its own messages (≤ 50 blocks), far below this.
+	readLimit = 1 << 20
+
+	// defaultHTTPTimeout backs up the per-call contexts for the requests slack-go
+	// makes on its own (apps.connections.open runs under Run's ctx, which has no
+	// deadline), so a hung Slack endpoint leads to a retry instead of a hang.
+	defaultHTTPTimeout = 30 * time.Second
+
+	// socketStopWait bounds waiting for slack-go to close the socket on shutdown.
+	socketStopWait = 5 * time.Second
+)
+
+// Config configures a Bot. Only the tokens are required.
+type Config struct {
+	AppToken, BotToken secret.Token
+	// APIURL is SLACK_API_URL, used for the Web API and apps.connections.open.
+	// slack-go appends method names by string concatenation, so it is normalised
+	// to end in "/".
+	APIURL string
+	// Workers bounds how many envelopes are worked on at once.
+	Workers int
+	// QueueSize bounds how many acked envelopes may wait for a worker. When the
+	// queue is full the envelope is still acked and the user is told
+	// "locksmith is busy, try again in a minute".
+	QueueSize int
+	// CallTimeout bounds each Web API attempt.
+	CallTimeout time.Duration
+	// DrainTimeout bounds how long Run waits for in-flight work once ctx ends.
+	DrainTimeout time.Duration
+	// GroupCacheTTL is how long usergroups.users.list answers are reused.
+	GroupCacheTTL time.Duration
+	// HTTPClient carries every request (Web API, apps.connections.open,
+	// response_url). Default: a client with a 30 s overall timeout.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// ObserveAck, when set, is called with the time from reading an envelope to
+	// handing its ack to the socket writer.
+	ObserveAck func(elapsed time.Duration)
+	// ObserveCall, when set, is called after every Web API attempt (a retried call
+	// reports each attempt) and every response_url POST (method "response_url").
+	ObserveCall func(method string, err error, elapsed time.Duration)
+}
+
+// Bot is locksmith's Slack transport. Create it with New, then call Run.
+type Bot struct {
+	cfg Config
+	api *slack.Client
+	log *slog.Logger
+
+	running   atomic.Bool
+	connected atomic.Bool
+
+	dmMu sync.Mutex
+	dms  map[string]string // user ID → D… channel ID; stable, so never expired
+
+	groupMu sync.Mutex
+	groups  map[string]groupEntry
+}
+
+var (
+	_ commands.Messenger = (*Bot)(nil)
+	_ commands.Groups    = (*Bot)(nil)
+)
+
+// New checks cfg, fills in defaults and returns a Bot. It makes no network call.
+func New(cfg Config) (*Bot, error) {
+	// Swapped or mistyped tokens are the commonest set-up error, and Slack's answer
+	// to them (invalid_auth, not_allowed_token_type) does not say which one.
+	if cfg.AppToken.IsZero() || !strings.HasPrefix(cfg.AppToken.Reveal(), "xapp-") {
+		return nil, errors.New("bot: SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write")
+	}
+	if cfg.BotToken.IsZero() || !strings.HasPrefix(cfg.BotToken.Reveal(), "xoxb-") {
+		return nil, errors.New("bot: SLACK_BOT_TOKEN must be a bot token (xoxb-…)")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if !strings.HasPrefix(cfg.APIURL, "http://") && !strings.HasPrefix(cfg.APIURL, "https://") {
+		return nil, fmt.Errorf("bot: SLACK_API_URL %q must start with http:// or https://", cfg.APIURL)
+	}
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/"
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.GroupCacheTTL <= 0 {
+		cfg.GroupCacheTTL = DefaultGroupCacheTTL
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	// No slack.OptionDebug: with it slack-go logs every request body, and the
+	// chat.postEphemeral body carries the password. No OptionRetry either: api.go
+	// does the retrying, so it can be bounded by ctx and observed.
+	api := slack.New(cfg.BotToken.Reveal(),
+		slack.OptionAPIURL(cfg.APIURL),
+		slack.OptionAppLevelToken(cfg.AppToken.Reveal()),
+		slack.OptionHTTPClient(cfg.HTTPClient),
+		slack.OptionLog(discardLog{}),
+	)
+	return &Bot{
+		cfg:    cfg,
+		api:    api,
+		log:    cfg.Logger.With("component", "slack"),
+		dms:    make(map[string]string),
+		groups: make(map[string]groupEntry),
+	}, nil
+}
+
+// Connected reports whether the Socket Mode WebSocket is up (for /readyz).
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
+// AuthTest calls auth.test with the bot token (for `locksmith check`).
+func (b *Bot) AuthTest(ctx context.Context) (team, botUserID string, err error) {
+	var resp *slack.AuthTestResponse
+	err = b.call(ctx, "auth.test", func(ctx context.Context) error {
+		var err error
+		resp, err = b.api.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return resp.Team, resp.UserID, nil
+}
+
+// Run connects to Slack over Socket Mode and serves envelopes with wf until ctx
+// ends. It then stops reading the socket, lets queued and in-flight work finish
+// within DrainTimeout, and returns nil. It returns an error early only when
+// slack-go gives up on the connection for good (invalid_auth and the like); the
+// work already acked is drained first in that case too.
+func (b *Bot) Run(ctx context.Context, wf commands.Workflow) error {
+	if wf == nil {
+		return errors.New("bot: Run needs a workflow")
+	}
+	if !b.running.CompareAndSwap(false, true) {
+		return errors.New("bot: Run is already running")
+	}
+	defer b.running.Store(false)
+
+	sm := socketmode.New(b.api,
+		socketmode.OptionReadLimit(readLimit),
+		socketmode.OptionDebug(false), // it logs envelope payloads: user text
+		socketmode.OptionLog(discardLog{}),
+	)
+
+	// The workers' context is detached from ctx: a reset that has started when
+	// SIGTERM arrives should finish and be reported, not be cut off. It is
+	// cancelled DrainTimeout after ctx ends.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	rs := &runState{
+		sm:      sm,
+		queue:   make(chan job, b.cfg.QueueSize),
+		busy:    make(chan struct{}, b.cfg.Workers),
+		workCtx: workCtx,
+		wg:      &wg,
+	}
+	for range b.cfg.Workers {
+		wg.Go(func() { b.work(workCtx, wf, rs.queue) })
+	}
+
+	sockDone := make(chan error, 1)
+	go func() { sockDone <- sm.RunContext(ctx) }()
+
+	sockEnded, runErr := b.loop(ctx, rs, sockDone)
+	b.connected.Store(false)
+	if !sockEnded {
+		// slack-go's run loop returns promptly once ctx is done (every wait in it
+		// honours ctx); wait for it so no socket goroutine outlives Run.
+		select {
+		case <-sockDone:
+		case <-time.After(socketStopWait):
+			b.log.Warn("socket mode client still stopping")
+		}
+	}
+
+	// Nothing sends on the queue after loop returns: handle runs only inside it.
+	close(rs.queue)
+	b.drain(&wg, cancelWork)
+	return runErr
+}
+
+// loop reads client.Events until ctx ends or the socket client gives up; it
+// reports whether it saw the socket client return.
+func (b *Bot) loop(ctx context.Context, rs *runState, sockDone <-chan error) (sockEnded bool, err error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case err := <-sockDone:
+			if ctx.Err() != nil {
+				return true, nil
+			}
+			b.log.Error("socket mode stopped", "error", err)
+			return true, fmt.Errorf("bot: socket mode: %w", err)
+		case evt := <-rs.sm.Events:
+			b.handle(rs, evt)
+		}
+	}
+}
+
+// drain waits for the workers to finish what was queued before ctx ended, for at
+// most DrainTimeout; then it cancels their context and waits a little longer for
+// them to notice.
+func (b *Bot) drain(workers *sync.WaitGroup, cancelWork context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	timer := time.NewTimer(b.cfg.DrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		b.log.Info("drained in-flight work")
+		return
+	case <-timer.C:
+	}
+	cancelWork()
+	grace := time.NewTimer(time.Second)
+	defer grace.Stop()
+	select {
+	case <-done:
+		b.log.Warn("drain deadline reached; in-flight work cancelled", "drain_timeout", b.cfg.DrainTimeout)
+	case <-grace.C:
+		b.log.Error("drain deadline reached; workers still running after cancel", "drain_timeout", b.cfg.DrainTimeout)
+	}
+}
+
+// discardLog replaces slack-go's own loggers. They write only in debug mode,
+// which stays off, and what they would write (request and envelope bodies) must
+// never reach a log; discarding makes that hold even if debug is switched on.
+type discardLog struct{}
+
+func (discardLog) Output(int, string) error { return nil }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
