@@ -1,0 +1,401 @@
+package partner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/oauth2"
+
+	"github.com/locksmithbot/locksmith/internal/secret"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultBaseURL       = "https://api.partnercenter.microsoft.com"
+	DefaultAuthorityHost = "https://login.microsoftonline.com/"
+
+	defaultMaxAttempts    = 4 // the SDK's 3 retries (§2.1)
+	defaultAttemptTimeout = 20 * time.Second
+	defaultUserCacheTTL   = 5 * time.Minute
+
+	// appName is sent as MS-PartnerCenter-Application (§2.1).
+	appName = "locksmith"
+	// maxBody caps what is read from one response. A page of 100 users is a
+	// few tens of kilobytes; anything near this is not Partner Center.
+	maxBody = 16 << 20
+	// maxErrorBody caps what is read from an error response.
+	maxErrorBody = 64 << 10
+)
+
+// Config configures a Client. Secrets arrive as secret.Token so that a logged
+// Config prints "[redacted]" for them.
+type Config struct {
+	BaseURL        string // PARTNER_CENTER_URL, default DefaultBaseURL
+	AuthorityHost  string // AZURE_AUTHORITY_HOST, default DefaultAuthorityHost (a trailing / is added if missing)
+	TenantID       string // PARTNER_TENANT_ID: the partner's own tenant
+	ClientID       string // PARTNER_CLIENT_ID
+	ClientSecret   secret.Token
+	RefreshToken   secret.Token  // PARTNER_REFRESH_TOKEN; a token in Tokens (Load) takes precedence
+	Tokens         TokenStore    // where rotated refresh tokens are kept; nil → in memory
+	HTTPClient     *http.Client  // nil → a client with transport timeouts
+	Logger         *slog.Logger  // nil → discard
+	MaxAttempts    int           // attempts per logical call, default 4
+	AttemptTimeout time.Duration // per attempt, default 20 s
+	UserCacheTTL   time.Duration // how long UserByUPN trusts what paging learned, default 5 min
+	// Observe, if set, is called after every HTTP attempt (token endpoint
+	// included) with a route template such as "GET /v1/customers/{id}/users",
+	// the status (0 for a transport error) and the attempt's latency.
+	Observe func(endpoint string, status int, elapsed time.Duration)
+}
+
+// Client calls Partner Center. It is safe for concurrent use.
+type Client struct {
+	cfg      Config
+	base     string // BaseURL without a trailing slash
+	baseHost string
+	tokenURL string
+	http     *http.Client
+	log      *slog.Logger
+	tokens   *tokenSource
+	users    *userCache
+
+	// Seams for tests, set only by tests in this package.
+	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
+	newID func() string
+}
+
+// New checks cfg, fills in defaults and returns a Client. It does no I/O: the
+// first call (or CheckAuth) redeems the refresh token.
+func New(cfg Config) (*Client, error) {
+	switch {
+	case strings.TrimSpace(cfg.TenantID) == "":
+		return nil, errors.New("partner: Config.TenantID (PARTNER_TENANT_ID) is required")
+	case strings.TrimSpace(cfg.ClientID) == "":
+		return nil, errors.New("partner: Config.ClientID (PARTNER_CLIENT_ID) is required")
+	case cfg.ClientSecret.IsZero():
+		return nil, errors.New("partner: Config.ClientSecret (PARTNER_CLIENT_SECRET) is required")
+	case cfg.RefreshToken.IsZero() && cfg.Tokens == nil:
+		return nil, errors.New("partner: Config.RefreshToken (PARTNER_REFRESH_TOKEN) is required when no token store is configured")
+	case cfg.MaxAttempts < 0:
+		return nil, errors.New("partner: Config.MaxAttempts must not be negative")
+	case cfg.AttemptTimeout < 0:
+		return nil, errors.New("partner: Config.AttemptTimeout must not be negative")
+	case cfg.UserCacheTTL < 0:
+		return nil, errors.New("partner: Config.UserCacheTTL must not be negative")
+	}
+	if strings.ContainsAny(cfg.TenantID, "/?#") {
+		return nil, errors.New("partner: Config.TenantID (PARTNER_TENANT_ID) must be a tenant ID or domain, not a URL")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.AuthorityHost == "" {
+		cfg.AuthorityHost = DefaultAuthorityHost
+	}
+	base, err := parseHTTPURL("BaseURL (PARTNER_CENTER_URL)", cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := parseHTTPURL("AuthorityHost (AZURE_AUTHORITY_HOST)", cfg.AuthorityHost)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = defaultMaxAttempts
+	}
+	if cfg.AttemptTimeout == 0 {
+		cfg.AttemptTimeout = defaultAttemptTimeout
+	}
+	if cfg.UserCacheTTL == 0 {
+		cfg.UserCacheTTL = defaultUserCacheTTL
+	}
+	if cfg.Tokens == nil {
+		cfg.Tokens = NewMemoryTokenStore()
+	}
+	c := &Client{
+		cfg:      cfg,
+		base:     strings.TrimSuffix(base.String(), "/"),
+		baseHost: base.Host,
+		tokenURL: strings.TrimSuffix(auth.String(), "/") + "/" + url.PathEscape(strings.TrimSpace(cfg.TenantID)) + "/oauth2/v2.0/token",
+		http:     cfg.HTTPClient,
+		log:      cfg.Logger,
+		sleep:    sleepCtx,
+		now:      time.Now,
+		newID:    uuid.NewString,
+	}
+	if c.http == nil {
+		c.http = defaultHTTPClient()
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.tokens = newTokenSource(c)
+	c.users = newUserCache()
+	return c, nil
+}
+
+func parseHTTPURL(field, raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("partner: Config.%s must be an absolute http(s) URL without query, got %q", field, raw)
+	}
+	return u, nil
+}
+
+// defaultHTTPClient bounds each phase of a connection; the whole attempt is
+// bounded by Config.AttemptTimeout through the request's context.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 30 * time.Second
+	t.IdleConnTimeout = 90 * time.Second
+	t.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: t}
+}
+
+type correlationKey struct{}
+
+// WithCorrelationID returns a context whose Partner Center calls carry id as
+// MS-CorrelationId: one per Slack request, so that the bot's logs, the audit
+// trail and Microsoft's support can join on it (§2.1: the SDK's practice).
+func WithCorrelationID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, correlationKey{}, id)
+}
+
+// CorrelationID returns the ID set by WithCorrelationID, or "".
+func CorrelationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey{}).(string)
+	return id
+}
+
+// call is one logical Partner Center request: one MS-RequestId, retried as a
+// whole.
+type call struct {
+	op       string // for errors: "get customer"
+	endpoint string // route template for metrics: "GET /v1/customers/{id}"
+	method   string
+	path     string // absolute path under the base URL, with /v1
+	rawQuery string
+	header   http.Header // extra headers (continuation tokens)
+	body     []byte      // JSON, sent again on each attempt
+	// secrets are scrubbed from any text that comes back in an error.
+	secrets []string
+	// out receives the decoded 2xx body; nil drains and discards it (the
+	// reset's response echoes the password and must never be read into memory
+	// that outlives the call).
+	out any
+
+	requestID     string
+	correlationID string
+}
+
+// do runs cl with retries. The same MS-RequestId and MS-CorrelationId go out on
+// every attempt: the docs make MS-RequestId the idempotency key, which is what
+// makes retrying the reset PATCH safe (§2.1).
+func (c *Client) do(ctx context.Context, cl *call) error {
+	cl.requestID = c.newID()
+	if cl.correlationID == "" {
+		cl.correlationID = correlationFor(ctx, c.newID)
+	}
+	reauthorised := false
+	for attempt := 1; ; attempt++ {
+		tok, err := c.tokens.token(ctx)
+		if err != nil {
+			// Not retried here: the token source retried what was worth it.
+			return c.tokenFailure(cl, err)
+		}
+		e, retry := c.attempt(ctx, cl, attempt, tok)
+		if e == nil {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return withCause(e, err)
+		}
+		// A 401 may be an access token that died early (revoked, clock skew):
+		// mint a new one and try once more. Not for the MFA code: a new token
+		// from the same refresh token has the same claims.
+		if e.Status == http.StatusUnauthorized && !reauthorised && e.Code != codeMFARequired && attempt < c.cfg.MaxAttempts {
+			reauthorised = true
+			c.tokens.invalidate(tok.AccessToken)
+			c.log.LogAttrs(ctx, slog.LevelWarn, "partner call unauthorised; renewing the access token",
+				slog.String("endpoint", cl.endpoint), slog.String("request_id", cl.requestID),
+				slog.String("correlation_id", cl.correlationID))
+			continue
+		}
+		if !retry || attempt >= c.cfg.MaxAttempts {
+			return e
+		}
+		wait := backoff(attempt)
+		if e.Status == http.StatusTooManyRequests && e.RetryAfter > 0 {
+			if e.RetryAfter > maxRetryAfter {
+				return e
+			}
+			wait = e.RetryAfter
+		}
+		if !fitsDeadline(ctx, wait, c.now()) {
+			return e
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "partner call failed; retrying",
+			slog.String("op", cl.op), slog.String("endpoint", cl.endpoint), slog.Int("status", e.Status),
+			slog.String("code", e.Code), slog.Int("attempt", attempt), slog.Duration("wait", wait),
+			slog.String("request_id", cl.requestID), slog.String("correlation_id", cl.correlationID))
+		if err := c.sleep(ctx, wait); err != nil {
+			return withCause(e, err)
+		}
+	}
+}
+
+// tokenFailure reports a failure to obtain an access token as the call's error.
+func (c *Client) tokenFailure(cl *call, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return &Error{Kind: KindUnauthorised, Op: cl.op, RequestID: cl.requestID, CorrelationID: cl.correlationID, Err: err}
+	}
+	e2 := *e
+	e2.Op = cl.op + ": " + e.Op
+	e2.RequestID, e2.CorrelationID = cl.requestID, cl.correlationID
+	return &e2
+}
+
+// withCause attaches the context's error to the last failure when the caller's
+// context ended, so errors.Is(err, context.DeadlineExceeded) holds while the
+// kind still names what Partner Center last said.
+func withCause(e *Error, cause error) *Error {
+	if e.Err == nil || !errors.Is(e.Err, cause) {
+		e2 := *e
+		e2.Err = cause
+		if e2.Kind == KindUnknown {
+			e2.Kind = KindUnavailable
+		}
+		return &e2
+	}
+	return e
+}
+
+func correlationFor(ctx context.Context, newID func() string) string {
+	if id := CorrelationID(ctx); id != "" {
+		return id
+	}
+	return newID()
+}
+
+// attempt makes one HTTP request. retry reports whether another attempt may
+// succeed.
+func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token) (_ *Error, retry bool) {
+	fail := func(kind Kind, status int, err error) *Error {
+		return &Error{Kind: kind, Status: status, Op: cl.op, RequestID: cl.requestID, CorrelationID: cl.correlationID, Err: err}
+	}
+	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
+	defer cancel()
+	var body io.Reader
+	if cl.body != nil {
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(actx, cl.method, c.base+cl.path, body)
+	if err != nil {
+		return fail(KindRejected, 0, err), false
+	}
+	req.URL.RawQuery = cl.rawQuery
+	for k, vs := range cl.header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("MS-RequestId", cl.requestID)
+	req.Header.Set("MS-CorrelationId", cl.correlationID)
+	req.Header.Set("X-Locale", "en-US")
+	req.Header.Set("MS-PartnerCenter-Application", appName)
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	start := c.now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.observe(ctx, cl, n, 0, start)
+		return fail(KindUnavailable, 0, err), retryableTransport(err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if cl.out == nil {
+			// Drain so the connection can be reused; keep nothing.
+			_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+			c.observe(ctx, cl, n, resp.StatusCode, start)
+			if err != nil {
+				// The write happened; losing its echo does not matter.
+				c.log.LogAttrs(ctx, slog.LevelDebug, "partner response not drained",
+					slog.String("endpoint", cl.endpoint), slog.String("request_id", cl.requestID))
+			}
+			return nil, false
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		c.observe(ctx, cl, n, resp.StatusCode, start)
+		if err != nil {
+			return fail(KindUnavailable, resp.StatusCode, err), true
+		}
+		if err := json.Unmarshal(bytes.TrimPrefix(data, bom), cl.out); err != nil {
+			e := fail(KindUnavailable, resp.StatusCode, nil)
+			e.Description = "response is not the expected JSON: " + jsonErrorText(err)
+			return e, false
+		}
+		return nil, false
+	}
+
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	c.observe(ctx, cl, n, resp.StatusCode, start)
+	e := fail(kindForStatus(resp.StatusCode), resp.StatusCode, nil)
+	e.Code, e.Description = decodeFault(data, cl.secrets)
+	if e.Description == "" {
+		e.Description = http.StatusText(resp.StatusCode)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	}
+	if resp.StatusCode == http.StatusUnauthorized && e.Code == codeMFARequired {
+		e.Description = "the Partner Center token carries no MFA claim: sign in again interactively with MFA and set PARTNER_REFRESH_TOKEN"
+	}
+	return e, retryableStatus(resp.StatusCode)
+}
+
+// jsonErrorText describes a decode failure without quoting the body.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at offset %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q has type %s, want %s", te.Field, te.Value, te.Type)
+	default:
+		return "unreadable"
+	}
+}
+
+func (c *Client) observe(ctx context.Context, cl *call, attempt, status int, start time.Time) {
+	elapsed := c.now().Sub(start)
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(cl.endpoint, status, elapsed)
+	}
+	c.log.LogAttrs(ctx, slog.LevelDebug, "partner call",
+		slog.String("op", cl.op), slog.String("endpoint", cl.endpoint), slog.Int("status", status),
+		slog.Int("attempt", attempt), slog.Duration("elapsed", elapsed),
+		slog.String("request_id", cl.requestID), slog.String("correlation_id", cl.correlationID))
+}
+
+// codeMFARequired is the ApiFault code for an App+User token without the mfa
+// amr claim (§1.4).
+const codeMFARequired = "900421"
