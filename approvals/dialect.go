@@ -1,0 +1,151 @@
+package approvals
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dialect holds the few places where SQLite and PostgreSQL differ. Every SQL
+// string in this package is written once, with ? placeholders, and passed
+// through q.
+type dialect struct {
+	name   string // "sqlite" | "postgres"
+	driver string // database/sql driver name
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite", driver: "sqlite"}
+	postgresDialect = dialect{name: "postgres", driver: "pgx"}
+)
+
+func (d dialect) postgres() bool { return d.name == "postgres" }
+
+// q rewrites ? placeholders as $1, $2, … for PostgreSQL. No SQL in this
+// package has a ? inside a string literal.
+func (d dialect) q(query string) string {
+	if !d.postgres() {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// sqliteTimeLayout is fixed-width, so text comparison in SQL (expires_at <= ?)
+// is chronological comparison.
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// normTime is how every time is kept: UTC, to the microsecond, without a
+// monotonic clock reading, so it survives a round trip through either backend
+// unchanged.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// t turns a time into a query argument: TIMESTAMPTZ for PostgreSQL, fixed-width
+// text for SQLite; the zero time is NULL.
+func (d dialect) t(v time.Time) any {
+	if v.IsZero() {
+		return nil
+	}
+	v = normTime(v)
+	if d.postgres() {
+		return v
+	}
+	return v.Format(sqliteTimeLayout)
+}
+
+// timeCol scans a time column written by dialect.t on either backend.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.t = time.Time{}
+	case time.Time:
+		*c.t = normTime(v)
+	case string:
+		return c.parse(v)
+	case []byte:
+		return c.parse(string(v))
+	default:
+		return fmt.Errorf("approvals: cannot scan %T as a time", src)
+	}
+	return nil
+}
+
+func (c timeCol) parse(s string) error {
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("approvals: bad stored time %q: %w", s, err)
+	}
+	*c.t = normTime(v)
+	return nil
+}
+
+// schemaTypes fill the type placeholders of the shared migration files.
+func (d dialect) schemaTypes() *strings.Replacer {
+	if d.postgres() {
+		return strings.NewReplacer("{{TIME}}", "TIMESTAMPTZ", "{{BYTES}}", "BYTEA")
+	}
+	return strings.NewReplacer("{{TIME}}", "TEXT", "{{BYTES}}", "BLOB")
+}
+
+// DefaultSQLiteFile is where the store lives when no DSN is given.
+const DefaultSQLiteFile = "locksmith.db"
+
+// sqliteParams are added to every SQLite DSN unless the DSN sets them itself.
+//   - WAL lets readers run while one connection writes.
+//   - busy_timeout makes a writer wait for the write lock (another replica on
+//     the same file) instead of failing at once.
+//   - _txlock=immediate makes every transaction BEGIN IMMEDIATE: it takes the
+//     write lock up front, so two writers never both read and then deadlock
+//     trying to upgrade; it is also what serialises audit appends on SQLite.
+var sqliteParams = [][2]string{
+	{"_journal_mode", "WAL"},
+	{"_busy_timeout", "10000"},
+	{"_foreign_keys", "on"},
+	{"_txlock", "immediate"},
+}
+
+// parseDSN picks the backend from the DSN and returns what to hand the driver.
+// "" is the SQLite file locksmith.db; postgres:// and postgresql:// URLs are
+// PostgreSQL; anything else is a SQLite path or file: URI.
+func parseDSN(dsn string) (dialect, string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return postgresDialect, dsn, nil
+	case dsn == "":
+		dsn = DefaultSQLiteFile
+	case dsn == ":memory:" || strings.Contains(dsn, "mode=memory"):
+		// Each pooled connection would get its own empty database, and
+		// everything would be lost on restart (guarantee 5).
+		return dialect{}, "", fmt.Errorf("approvals: an in-memory SQLite database is not supported; give a file path")
+	}
+	path, query, _ := strings.Cut(dsn, "?")
+	vals, err := url.ParseQuery(query)
+	if err != nil {
+		return dialect{}, "", fmt.Errorf("approvals: SQLite DSN parameters: %w", err)
+	}
+	for _, p := range sqliteParams {
+		if !vals.Has(p[0]) {
+			vals.Set(p[0], p[1])
+		}
+	}
+	return sqliteDialect, path + "?" + vals.Encode(), nil
+}
