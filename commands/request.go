@@ -28,6 +28,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 		return Reply{Text: "locksmith could not record your request, so nothing was done. Try again shortly; if it keeps failing, tell your operator."}
 	}
 	log = log.With("request_id", created.ID)
+	s.announceRequest(created, approvals.OutcomeRequested, a, correlationID)
 
 	status := ""
 	if t.user.Synced() {

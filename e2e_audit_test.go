@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/internal/dbtest"
+)
+
+// Issue #5: the audit trail and operator tooling.
+
+func (h *harness) events() []approvals.Event {
+	h.t.Helper()
+	var out []approvals.Event
+	if err := h.app.store.Events(context.Background(), approvals.EventFilter{}, func(e approvals.Event) error {
+		out = append(out, e)
+		return nil
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+func outcomesOf(events []approvals.Event, match func(approvals.Event) bool) []string {
+	var out []string
+	for _, e := range events {
+		if match(e) {
+			out = append(out, string(e.Outcome))
+		}
+	}
+	return out
+}
+
+func TestAudit_OneRowPerOutcome(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, harnessOptions{approval: true, dsn: dsn})
+		h.start()
+
+		// Refusals are audited with who and why.
+		h.slash(mallory, "contoso.onmicrosoft.com "+plainUPN)
+		h.slash(dave, "contoso.onmicrosoft.com "+plainUPN)
+		// Request → approve → reset.
+		card := h.request(alice, "contoso.onmicrosoft.com "+plainUPN+" INC-1")
+		done := buttonValue(t, card.Blocks, actApprove)
+		h.click(bob, card, actApprove)
+		h.click(alice, h.dmWithButton(alice, actReset), actReset)
+		// Deny, withdraw.
+		card = h.request(alice, "contoso.onmicrosoft.com "+helpdeskUPN)
+		denied := buttonValue(t, card.Blocks, actApprove)
+		h.click(bob, card, actDeny)
+		card = h.request(alice, "contoso.onmicrosoft.com "+helpdeskUPN)
+		cancelled := buttonValue(t, card.Blocks, actApprove)
+		h.click(alice, h.dmWithButton(alice, actCancel), actCancel)
+
+		events := h.events()
+		byRequest := func(id string) []string {
+			return outcomesOf(events, func(e approvals.Event) bool { return e.RequestID == id })
+		}
+		for id, want := range map[string]string{
+			done:      "requested approved reset_intent reset_done",
+			denied:    "requested denied",
+			cancelled: "requested cancelled",
+		} {
+			if got := strings.Join(byRequest(id), " "); got != want {
+				t.Errorf("request %s audited as %q, want %q", id, got, want)
+			}
+		}
+		refusals := outcomesOf(events, func(e approvals.Event) bool { return e.Outcome == approvals.OutcomeRefused })
+		if len(refusals) != 2 {
+			t.Errorf("%d refusal rows, want 2 (no grant, other customer)", len(refusals))
+		}
+		pw := h.lastResetPassword()
+		for _, e := range events {
+			if e.Time.IsZero() || e.ActorID == "" || e.CorrelationID == "" || e.Hash == "" {
+				t.Errorf("row %d lacks time, actor, correlation ID or hash: %+v", e.Seq, e)
+			}
+			if e.RequestID != "" && (e.TenantID != contosoTenant || e.CustomerDomain == "" || e.TargetObjectID == "" || e.TargetUPN == "") {
+				t.Errorf("row %d lacks customer or target: %+v", e.Seq, e)
+			}
+			raw, _ := json.Marshal(e)
+			if pw != "" && strings.Contains(string(raw), pw) {
+				t.Fatalf("row %d holds the password", e.Seq)
+			}
+		}
+		// The reset rows carry the requester as actor and the approver on approval.
+		for _, e := range events {
+			if e.RequestID == done && e.Outcome == approvals.OutcomeApproved && e.ActorID != bob {
+				t.Errorf("approval row actor %s, want %s", e.ActorID, bob)
+			}
+		}
+		// Every outcome is mirrored to the audit channel, never with the password.
+		h.waitFor("audit channel posts", func() bool { return len(h.slack.Messages(auditChannel)) >= len(events) })
+		for _, m := range h.slack.Messages(auditChannel) {
+			if strings.Contains(m.Text+string(m.Blocks), pw) {
+				t.Fatal("audit channel message holds the password")
+			}
+		}
+		if rep, err := h.app.store.Verify(context.Background()); err != nil || !rep.OK {
+			t.Fatalf("verify: %+v %v", rep, err)
+		}
+	})
+}
+
+func TestAudit_NoApprovalFlowRows(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: false})
+	h.start()
+	h.slash(alice, "contoso.onmicrosoft.com "+plainUPN+" INC-2")
+	got := strings.Join(outcomesOf(h.events(), func(e approvals.Event) bool { return e.TargetUPN == plainUPN }), " ")
+	if got != "reset_intent reset_done" {
+		t.Fatalf("no-approval reset audited as %q", got)
+	}
+}
+
+// rawDB opens the SQLite file behind the store as an attacker (or a test
+// injecting a failure) would.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestAudit_WriteFailureMeansNoReset(t *testing.T) {
+	t.Run("without approval", func(t *testing.T) {
+		dsn := dbtest.SQLite(t)
+		h := newHarness(t, harnessOptions{approval: false, dsn: dsn})
+		h.start()
+		failAuditInserts(t, dsn)
+		reply := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN)
+		if !strings.Contains(reply, "could not write its audit record") {
+			t.Fatalf("reply = %q", reply)
+		}
+		if h.patches() != 0 {
+			t.Fatal("Partner Center was written without a durable intent")
+		}
+	})
+	t.Run("reset after approval", func(t *testing.T) {
+		dsn := dbtest.SQLite(t)
+		h := newHarness(t, harnessOptions{approval: true, dsn: dsn})
+		h.start()
+		card := h.request(alice, "contoso.onmicrosoft.com "+plainUPN)
+		h.click(bob, card, actApprove)
+		resetDM := h.dmWithButton(alice, actReset)
+		failAuditInserts(t, dsn)
+		reply := h.click(alice, resetDM, actReset)
+		if !strings.Contains(reply, "did not reset") {
+			t.Fatalf("reply = %q", reply)
+		}
+		if h.patches() != 0 {
+			t.Fatal("Partner Center was written without a durable intent")
+		}
+		if st := h.requestState(buttonValue(t, resetDM.Blocks, actReset)); st != approvals.StateApproved {
+			t.Fatalf("state %s, want approved (the claim rolled back with its audit row)", st)
+		}
+	})
+}
+
+func failAuditInserts(t *testing.T, path string) {
+	t.Helper()
+	if _, err := rawDB(t, path).Exec(`CREATE TRIGGER test_fail_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAudit_VerifyCommand builds a real trail, then tampers with a copy of it in
+// each way an insider might, and runs `locksmith audit verify` on each.
+func TestAudit_VerifyCommand(t *testing.T) {
+	dsn := dbtest.SQLite(t)
+	h := newHarness(t, harnessOptions{approval: true, dsn: dsn})
+	h.start()
+	for i := 0; i < 2; i++ {
+		card := h.request(alice, "contoso.onmicrosoft.com "+plainUPN+" INC-3")
+		h.click(bob, card, actApprove)
+		h.click(alice, h.dmWithButton(alice, actReset), actReset)
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(path string) (int, string) {
+		var out, errOut lockedBuffer
+		code := run(context.Background(), []string{"audit", "verify"}, func(k string) string {
+			if k == "LOCKSMITH_DATABASE_URL" {
+				return path
+			}
+			return ""
+		}, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := verify(dsn); code != 0 || !strings.Contains(out, "intact") {
+		t.Fatalf("intact trail: exit %d, %s", code, out)
+	}
+
+	const cols = "at, actor_id, actor_name, tenant_id, customer_domain, target_object_id, target_upn, request_id, correlation_id, outcome, detail, prev_hash, hash"
+	// want names the row verify must report: the tampered one, or for a
+	// deletion the row after the gap.
+	tampers := map[string][]string{
+		"edited row":  {`UPDATE audit_events SET actor_id = 'U0MALLORY' WHERE seq = 3`},
+		"deleted row": {`DELETE FROM audit_events WHERE seq = 3`},
+		"reordered rows": {
+			`CREATE TEMP TABLE r3 AS SELECT * FROM audit_events WHERE seq = 3`,
+			`CREATE TEMP TABLE r4 AS SELECT * FROM audit_events WHERE seq = 4`,
+			`UPDATE audit_events SET (` + cols + `) = (SELECT ` + cols + ` FROM r4) WHERE seq = 3`,
+			`UPDATE audit_events SET (` + cols + `) = (SELECT ` + cols + ` FROM r3) WHERE seq = 4`,
+		},
+		"inserted row": {
+			`UPDATE audit_events SET seq = seq + 1000 WHERE seq >= 3`,
+			`UPDATE audit_events SET seq = seq - 999 WHERE seq >= 1003`,
+			`INSERT INTO audit_events (seq, ` + cols + `) SELECT 3, ` + cols + ` FROM audit_events WHERE seq = 2`,
+		},
+	}
+	for name, stmts := range tampers {
+		t.Run(name, func(t *testing.T) {
+			path := copyFile(t, dsn)
+			db := rawDB(t, path)
+			for _, s := range append([]string{`DROP TRIGGER audit_events_no_update`, `DROP TRIGGER audit_events_no_delete`}, stmts...) {
+				if _, err := db.Exec(s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			db.Close()
+			want := "row 3"
+			if name == "deleted row" {
+				want = "row 4"
+			}
+			code, out := verify(path)
+			if code != exitFailed || !strings.Contains(out, want) {
+				t.Fatalf("exit %d, output %q; want exit 1 naming %s", code, out, want)
+			}
+		})
+	}
+}
+
+func copyFile(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir() + "/copy.db"
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestAudit_ExportCommand(t *testing.T) {
+	dsn := dbtest.SQLite(t)
+	h := newHarness(t, harnessOptions{approval: false, dsn: dsn})
+	h.start()
+	h.slash(alice, "contoso.onmicrosoft.com "+plainUPN)
+	h.slash(dave, "fabrikam.onmicrosoft.com "+fabrikamUser)
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	export := func(args ...string) []map[string]any {
+		var out, errOut lockedBuffer
+		code := run(context.Background(), append([]string{"audit", "export"}, args...), func(k string) string {
+			if k == "LOCKSMITH_DATABASE_URL" {
+				return dsn
+			}
+			return ""
+		}, &out, &errOut)
+		if code != 0 {
+			t.Fatalf("export %v: exit %d: %s", args, code, errOut.String())
+		}
+		var rows []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if line == "" {
+				continue
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			rows = append(rows, m)
+		}
+		return rows
+	}
+	all := export()
+	if len(all) != 4 {
+		t.Fatalf("%d rows, want 4 (two intents, two outcomes)", len(all))
+	}
+	for _, r := range export("--customer", "fabrikam.onmicrosoft.com") {
+		if r["customer_domain"] != "fabrikam.onmicrosoft.com" {
+			t.Fatalf("--customer let through %v", r)
+		}
+	}
+	if n := len(export("--customer", fabrikamTenant)); n != 2 {
+		t.Fatalf("--customer by tenant ID: %d rows, want 2", n)
+	}
+	if n := len(export("--since", "1h")); n != 4 {
+		t.Fatalf("--since 1h: %d rows", n)
+	}
+	if n := len(export("--since", "2999-01-01")); n != 0 {
+		t.Fatalf("--since in the future: %d rows", n)
+	}
+}
+
+// TestTokens_RotatedRefreshTokenSurvivesRestart: after a restart locksmith
+// redeems the newest stored refresh token, not the one in the environment, and
+// the database holds it only encrypted.
+func TestTokens_RotatedRefreshTokenSurvivesRestart(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, harnessOptions{approval: false, dsn: dsn})
+		h.start()
+		h.slash(alice, "contoso.onmicrosoft.com "+plainUPN)
+		if err := h.stop(); err != nil {
+			t.Fatal(err)
+		}
+		calls := h.pc.TokenCalls()
+		if len(calls) == 0 {
+			t.Fatal("no token call")
+		}
+		newest := calls[len(calls)-1].IssuedRefreshToken
+		envToken := h.env["PARTNER_REFRESH_TOKEN"]
+
+		h.start()
+		h.slash(alice, "contoso.onmicrosoft.com "+plainUPN)
+		after := h.pc.TokenCalls()[len(calls):]
+		if len(after) == 0 {
+			t.Fatal("no token call after restart")
+		}
+		used := after[0].Form.Get("refresh_token")
+		if used == envToken {
+			t.Fatal("after a restart locksmith went back to PARTNER_REFRESH_TOKEN")
+		}
+		if used != newest {
+			t.Fatal("after a restart locksmith did not use the newest rotated refresh token")
+		}
+	})
+}
+
+// TestCheck runs `locksmith check` against the fakes.
+func TestCheck(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: true})
+	delete(h.env, "LOCKSMITH_SECRET_KEY")
+	var out, errOut lockedBuffer
+	if code := run(context.Background(), []string{"check"}, h.getenv, &out, &errOut); code != 0 {
+		t.Fatalf("check: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"configuration: OK", "slack: OK", "partner center: OK", "warning: LOCKSMITH_SECRET_KEY is not set", "90 days"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	h.pc.RevokeRefreshTokens(700082)
+	out = lockedBuffer{}
+	if code := run(context.Background(), []string{"check"}, h.getenv, &out, &errOut); code != exitFailed {
+		t.Fatalf("check with a dead refresh token: exit %d, want 1\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "partner center: FAILED") || strings.Contains(out.String()+errOut.String(), h.env["PARTNER_REFRESH_TOKEN"]) {
+		t.Fatalf("check output:\n%s", out.String())
+	}
+}

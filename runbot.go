@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/bot"
+	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/partner"
+)
+
+// Timings of the running bot. Variables, not constants, so the end-to-end tests
+// can shorten them.
+var (
+	sweepEvery        = 30 * time.Second
+	tokenKeepAlive    = 24 * time.Hour // far inside Entra's 90-day inactivity window
+	shutdownGrace     = 25 * time.Second
+	readinessCacheFor = 30 * time.Second
+)
+
+func newFlagSet(name, help string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: %s\n\n%s\n", name, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected arguments: %v\n", fs.Args())
+		return errUsage
+	}
+	return nil
+}
+
+// app is a wired locksmith: what run and the tests share.
+type app struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *approvals.Store
+	pc      *partner.Client
+	bot     *bot.Bot
+	svc     *commands.Service
+	metrics *metrics
+}
+
+// newApp opens the store and builds the clients; nothing connects yet. now is
+// the clock (nil: time.Now); tests pass a controllable one to reach expiry.
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.Time) (*app, error) {
+	if now == nil {
+		now = time.Now
+	}
+	m := newMetrics()
+	store, err := approvals.Open(ctx, cfg.DatabaseURL, approvals.Options{Logger: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", redactDSN(cfg.DatabaseURL), err)
+	}
+	tokens := partner.TokenStore(partner.NewMemoryTokenStore())
+	if cfg.SecretKey != nil {
+		tokens, err = newSealedTokenStore(store, cfg.SecretKey, cfg.PartnerRefreshToken, log.With("component", "tokens"))
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	pc, err := partner.New(partner.Config{
+		BaseURL: cfg.PartnerCenterURL, AuthorityHost: cfg.AuthorityHost,
+		TenantID: cfg.PartnerTenantID, ClientID: cfg.PartnerClientID, ClientSecret: cfg.PartnerSecret,
+		RefreshToken: cfg.PartnerRefreshToken, Tokens: tokens,
+		Logger:  log.With("component", "partner"),
+		Observe: m.observePartner,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	b, err := bot.New(bot.Config{
+		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
+		Logger:      log.With("component", "bot"),
+		ObserveAck:  m.observeAck,
+		ObserveCall: m.observeSlackCall,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	svc, err := commands.NewService(cfg.Policy, commands.Deps{
+		Partner: pc, Messenger: b, Groups: b, Store: store,
+		Logger:  log.With("component", "workflow"),
+		Metrics: m,
+		Now:     now,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	m.watch(store, pc)
+	return &app{cfg: cfg, log: log, store: store, pc: pc, bot: b, svc: svc, metrics: m}, nil
+}
+
+func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("locksmith run", "Runs the bot until SIGINT or SIGTERM. Configuration comes from the environment and locksmith.yaml (README.md).", stdout)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := newApp(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	return a.serve(ctx)
+}
+
+// serve runs the bot, the sweeper, the token keep-alive and the ops endpoints
+// until ctx ends, then shuts down in order: stop taking Slack envelopes and
+// finish in-flight work (bot.Run drains), wait for late writes, stop serving.
+func (a *app) serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("LOCKSMITH_LISTEN %s: %w", a.cfg.Listen, err)
+	}
+	ready := newReadiness(a.bot.Connected, a.store.Ping, a.pc.CheckAuth, readinessCacheFor)
+	srv := &http.Server{Handler: newOpsHandler(ready.check, a.metrics.handler()), ReadHeaderTimeout: 5 * time.Second}
+	a.log.Info("locksmith starting", "listen", ln.Addr().String(), "database", a.store.Dialect(), "approval_required", a.cfg.Policy.ApprovalRequired)
+
+	if err := a.pc.CheckAuth(ctx); err != nil {
+		// Not fatal: the operator may be fixing it, and Slack users get a clear
+		// "credentials are not working" reply meanwhile. /readyz reports it.
+		a.log.Error("Partner Center authentication failed; run `locksmith check`", "err", err)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("ops server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	g.Go(func() error { return a.bot.Run(gctx, a.svc) })
+	g.Go(func() error { a.svc.RunSweeper(gctx, sweepEvery); return nil })
+	g.Go(func() error { a.keepTokenAlive(gctx); return nil })
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-hup:
+				a.reload()
+			}
+		}
+	})
+	err = g.Wait()
+	wctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	a.svc.Wait(wctx)
+	cancel()
+	a.log.Info("locksmith stopped")
+	if ctx.Err() != nil && err == nil {
+		return nil
+	}
+	return err
+}
+
+// reload re-reads locksmith.yaml on SIGHUP. Grants and policy take effect for
+// every later step; a bad file is reported and the old policy kept.
+func (a *app) reload() {
+	pol, problems := readPolicy(a.cfg.ConfigPath)
+	if len(problems) > 0 {
+		a.log.Error("reload refused; keeping the running configuration", "problems", problems)
+		return
+	}
+	if err := a.svc.SetPolicy(pol); err != nil {
+		a.log.Error("reload refused", "err", err)
+		return
+	}
+	a.log.Info("configuration reloaded", "grants", len(pol.Grants))
+}
+
+// keepTokenAlive redeems the refresh token on a schedule. Entra expires a refresh
+// token after 90 days without use; a quiet MSP may not reset anything for that
+// long, and then every operator would have to re-consent with MFA.
+func (a *app) keepTokenAlive(ctx context.Context) {
+	t := time.NewTicker(tokenKeepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.pc.RefreshNow(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("scheduled refresh-token redemption failed", "err", err)
+			}
+		}
+	}
+}
