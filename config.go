@@ -37,6 +37,7 @@ type Config struct {
 
 	ConfigPath  string
 	DatabaseURL string
+	SpoolDir    string // outcome records the database refused, kept until it takes them
 	Listen      string
 	SecretKey   []byte // 32 bytes, or nil: refresh tokens then stay in memory only
 
@@ -105,6 +106,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		PartnerClientID:  env("PARTNER_CLIENT_ID", ""),
 		ConfigPath:       env("LOCKSMITH_CONFIG", "locksmith.yaml"),
 		DatabaseURL:      env("LOCKSMITH_DATABASE_URL", "locksmith.db"),
+		SpoolDir:         env("LOCKSMITH_SPOOL_DIR", "locksmith-spool"),
 		Listen:           env("LOCKSMITH_LISTEN", "127.0.0.1:9090"),
 	}
 

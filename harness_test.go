@@ -151,6 +151,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		"LOCKSMITH_CONFIG":       cfgPath,
 		"LOCKSMITH_DATABASE_URL": dsn,
 		"LOCKSMITH_LISTEN":       "127.0.0.1:0",
+		"LOCKSMITH_SPOOL_DIR":    filepath.Join(dir, "spool"),
 		"LOCKSMITH_SECRET_KEY":   "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}
 	return h

@@ -111,6 +111,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		Logger:  log.With("component", "workflow"),
 		Metrics: m,
 		Now:     now,
+		Outbox:  spool{dir: cfg.SpoolDir},
 	})
 	if err != nil {
 		store.Close()
@@ -174,7 +175,15 @@ func (a *app) serve(ctx context.Context) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return a.bot.Run(gctx, a.svc) })
-	g.Go(func() error { a.svc.RunSweeper(gctx, sweepEvery); return nil })
+	g.Go(func() error {
+		// Record outcomes a previous run could not write before the first sweep,
+		// so a reset that happened is not reconciled as "outcome unknown".
+		if err := a.svc.ReplayLate(gctx); err != nil {
+			a.log.Error("replaying spooled outcome records failed", "err", err)
+		}
+		a.svc.RunSweeper(gctx, sweepEvery)
+		return nil
+	})
 	g.Go(func() error { a.keepTokenAlive(gctx); return nil })
 	g.Go(func() error {
 		for {
@@ -187,6 +196,7 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	})
 	err = g.Wait()
+	a.svc.Stop() // late writes still pending stay spooled for the next start
 	wctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	a.svc.Wait(wctx)
 	cancel()

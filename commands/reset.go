@@ -89,37 +89,12 @@ func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, user
 }
 
 // recordOutcome appends an outcome row after Partner Center has acted. If the
-// store refuses, the reset still happened: keep trying in the background so the
-// trail catches up as soon as the store allows (DESIGN.md guarantee 2 covers the
+// store refuses, the reset still happened: the row is spooled and retried so
+// the trail catches up as soon as the store allows (guarantee 2 covers the
 // intent; this covers the result).
 func (s *Service) recordOutcome(ctx context.Context, e approvals.Event) {
 	if err := s.audit(context.WithoutCancel(ctx), e); err == nil {
 		return
 	}
-	s.retryInBackground(e.CorrelationID, "audit outcome", func(ctx context.Context) error {
-		return s.audit(ctx, e)
-	})
-}
-
-// retryInBackground runs fn until it succeeds, with capped backoff, for up to an
-// hour. Used only for records of things that already happened.
-func (s *Service) retryInBackground(correlationID, what string, fn func(context.Context) error) {
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		deadline := time.Now().Add(time.Hour)
-		wait := time.Second
-		for time.Now().Before(deadline) {
-			time.Sleep(wait)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := fn(ctx)
-			cancel()
-			if err == nil {
-				s.log.Info("late write succeeded", "correlation_id", correlationID, "what", what)
-				return
-			}
-			wait = min(wait*2, time.Minute)
-		}
-		s.log.Error("gave up on a late write", "correlation_id", correlationID, "what", what)
-	}()
+	s.late(LateWrite{CorrelationID: e.CorrelationID, Event: &e})
 }

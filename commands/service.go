@@ -65,6 +65,12 @@ type Deps struct {
 	GeneratePassword func(length int) (secret.Password, error)
 	// OpTimeout bounds one slash command or click, Partner Center retries included.
 	OpTimeout time.Duration
+	// Outbox keeps outcome records the database refused until it takes them
+	// (nil: memory only, lost on restart).
+	Outbox Outbox
+	// LateRetryFirst is the first wait before retrying a refused outcome write
+	// (default 1 s; it doubles up to a minute).
+	LateRetryFirst time.Duration
 }
 
 // Service is the /reset-password workflow. It implements Workflow.
@@ -79,6 +85,11 @@ type Service struct {
 	genPW    func(int) (secret.Password, error)
 	opTimout time.Duration
 	policy   atomic.Pointer[Policy]
+	outbox   Outbox
+
+	lateRetryFirst time.Duration
+	stopping       chan struct{} // closed by Stop: background retries give up (they are spooled)
+	stopOnce       sync.Once
 
 	// background tracks work that outlives the request that started it (outcome
 	// rows retried after a store failure, audit-channel posts), so shutdown can wait.
@@ -95,6 +106,13 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	s := &Service{
 		pc: d.Partner, msg: d.Messenger, groups: d.Groups, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimout: d.OpTimeout,
+		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}),
+	}
+	if s.outbox == nil {
+		s.outbox = memoryOutbox{}
+	}
+	if s.lateRetryFirst <= 0 {
+		s.lateRetryFirst = time.Second
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -137,6 +155,10 @@ func (s *Service) SetPolicy(p Policy) error {
 }
 
 func (s *Service) currentPolicy() *Policy { return s.policy.Load() }
+
+// Stop tells background retries of late writes to give up: they are spooled in
+// the Outbox and replayed at the next start. Audit-channel posts finish.
+func (s *Service) Stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
 
 // Wait blocks until background work (late outcome rows, audit-channel posts) is
 // finished or ctx ends.

@@ -54,19 +54,9 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, r approvals.Requ
 		s.announceRequest(finished, outcome, a, correlationID)
 		return finished.FinishedAt
 	}
-	log.Error("recording the reset outcome failed; retrying in the background", "err", err)
+	log.Error("recording the reset outcome failed; spooled and retrying", "err", err)
 	s.metrics.AuditWriteFailed()
-	s.retryInBackground(correlationID, "finish reset", func(ctx context.Context) error {
-		finished, err := s.store.FinishReset(ctx, r.ID, state, detail)
-		var conflict *approvals.ConflictError
-		if errors.As(err, &conflict) && conflict.Current.State != approvals.StateResetting {
-			return nil // someone (the reconciler) already closed it
-		}
-		if err == nil {
-			s.announceRequest(finished, outcome, a, correlationID)
-		}
-		return err
-	})
+	s.late(LateWrite{CorrelationID: correlationID, Finish: &FinishWrite{RequestID: r.ID, State: state, Detail: detail, ActorID: a.ID, ActorName: a.Name}})
 	return s.now()
 }
 
