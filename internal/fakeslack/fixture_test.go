@@ -52,8 +52,9 @@ func newAPI(s *Server) *slack.Client {
 // event and acks slash commands and interactions at once (with ackPayload's result
 // as payload when set), as a well-behaved bot does.
 type client struct {
-	api *slack.Client
-	sm  *socketmode.Client
+	api  *slack.Client
+	sm   *socketmode.Client
+	stop func() // ends RunContext and waits for it; idempotent (also run at cleanup)
 
 	mu      sync.Mutex
 	events  []socketmode.Event
@@ -96,15 +97,19 @@ func startClient(t *testing.T, s *Server, opts clientOptions) *client {
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-runDone:
-		case <-time.After(testTimeout):
-			t.Error("socketmode RunContext did not return after cancel")
-		}
-		<-consumeDone
-	})
+	var once sync.Once
+	c.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-runDone:
+			case <-time.After(testTimeout):
+				t.Error("socketmode RunContext did not return after cancel")
+			}
+			<-consumeDone
+		})
+	}
+	t.Cleanup(c.stop)
 	return c
 }
 
@@ -128,6 +133,18 @@ func (c *client) waitEvent(ctx context.Context, t *testing.T, typ socketmode.Eve
 			t.Fatalf("no %s event: %v", typ, ctx.Err())
 		}
 	}
+}
+
+// hasEnvelope says whether the client has seen an event carrying envelope id.
+func (c *client) hasEnvelope(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.events {
+		if byEnvelope(id)(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // byEnvelope matches the event carrying envelope id.

@@ -103,8 +103,8 @@ type Server struct {
 
 	// Socket Mode.
 	tickets   map[string]bool // issued by apps.connections.open, single use
-	conns     map[int]*wsConn // live sockets
-	cur       *wsConn         // the socket envelopes go to (nil while none has had hello)
+	conns     map[int]*wsConn // open sockets by connection number (see wsConn.live)
+	rr        int             // connection number that got the last frame (round-robin cursor)
 	opened    int             // sockets opened so far
 	pongs     int
 	envelopes map[string]*envelope
@@ -222,7 +222,8 @@ func (s *Server) SetAckDeadline(d time.Duration) {
 
 // Unexpected lists what a correct bot would never cause: unknown methods or paths,
 // acks for unknown envelopes, duplicate, late (see SetAckDeadline) or oversized acks,
-// frames that are not acks, reused WebSocket tickets, unknown response URLs.
+// acks on another socket than the still open one that got the envelope, frames that
+// are not acks, reused WebSocket tickets, unknown response URLs.
 func (s *Server) Unexpected() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -17,13 +17,22 @@ import (
 // which gorilla's default same-host check rejects (the client then retries forever).
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
-// wsConn is one Socket Mode connection.
+// wsConn is one Socket Mode connection. Its id is its connection number: the nth
+// socket opened (reconnects included) is number n, starting at 1, as counted by
+// Connections and shown in hello's debug_info.host ("applink-fake-<n>").
 type wsConn struct {
 	id   int
 	conn *websocket.Conn
 	wmu  sync.Mutex    // gorilla allows one writer of data frames at a time
 	done chan struct{} // closed when the read loop has ended
+
+	// Guarded by Server.mu.
+	ready bool // hello has been written
+	dead  bool // being disconnected, failed a write, or its read loop has ended
 }
+
+// live says whether frames may be sent to c (s.mu held).
+func (c *wsConn) live() bool { return c.ready && !c.dead }
 
 // write sends one text frame.
 func (c *wsConn) write(frame []byte) error {
@@ -40,6 +49,7 @@ type envelope struct {
 	userID, channelID      string
 	frame                  []byte
 	sentAt                 time.Time // zero until written to a socket
+	conn                   int       // connection number it was (last) written to
 	acked                  bool
 }
 
@@ -100,7 +110,7 @@ func (s *Server) serveSocket(conn *websocket.Conn) {
 	if err := c.write(hello); err == nil {
 		s.mu.Lock()
 		s.trafficLocked(hello)
-		s.cur = c // a newer socket supersedes older ones, as after a reconnect
+		c.ready = true // from now on it takes its turn for envelopes (unless dead)
 		s.broadcastLocked()
 		s.mu.Unlock()
 	}
@@ -110,18 +120,49 @@ func (s *Server) serveSocket(conn *websocket.Conn) {
 		if err != nil {
 			break
 		}
-		s.onClientFrame(typ, data)
+		s.onClientFrame(c, typ, data)
 	}
 
 	_ = conn.Close()
 	close(c.done)
 	s.mu.Lock()
+	c.dead = true
 	delete(s.conns, c.id)
-	if s.cur == c {
-		s.cur = nil
-	}
 	s.broadcastLocked()
 	s.mu.Unlock()
+}
+
+// nextLiveLocked is the live socket whose turn it is: the one with the lowest
+// connection number above the last one used, wrapping around. It is nil when no
+// socket is live.
+func (s *Server) nextLiveLocked() *wsConn {
+	var first, next *wsConn
+	for _, c := range s.conns {
+		if !c.live() {
+			continue
+		}
+		if first == nil || c.id < first.id {
+			first = c
+		}
+		if c.id > s.rr && (next == nil || c.id < next.id) {
+			next = c
+		}
+	}
+	if next != nil {
+		return next
+	}
+	return first
+}
+
+// newestLiveLocked is the live socket opened last, or nil.
+func (s *Server) newestLiveLocked() *wsConn {
+	var newest *wsConn
+	for _, c := range s.conns {
+		if c.live() && (newest == nil || c.id > newest.id) {
+			newest = c
+		}
+	}
+	return newest
 }
 
 // pingLoop sends a PING control frame every ping interval; slack-go's watchdog
@@ -155,10 +196,17 @@ type ackFrame struct {
 	Payload    json.RawMessage `json:"payload"`
 }
 
-// onClientFrame handles a data frame from the client; slack-go only ever sends acks.
-// Acks are matched by envelope_id whatever socket they arrive on, since slack-go may
-// write an ack on the next socket after a reconnect.
-func (s *Server) onClientFrame(typ int, data []byte) {
+// onClientFrame handles a data frame from the client on socket c; slack-go only ever
+// sends acks.
+//
+// Acks are matched by envelope_id and recorded whatever socket they arrive on. Slack
+// expects an ack on the socket that got the envelope, with one tolerated exception:
+// slack-go queues acks per client and, after a reconnect, writes the ones still
+// queued on its next socket. So an ack arriving on another socket is listed by
+// Unexpected only while the socket that got the envelope is still live (e.g. replica
+// B acking an envelope sent to replica A); once that socket is disconnected or
+// closed, the ack is accepted silently.
+func (s *Server) onClientFrame(c *wsConn, typ int, data []byte) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,6 +235,12 @@ func (s *Server) onClientFrame(typ int, data []byte) {
 		return
 	}
 	env.acked = true
+	if env.conn != c.id {
+		if d := s.conns[env.conn]; d != nil && !d.dead {
+			s.unexpectedLocked(fmt.Sprintf("ack for envelope %q on connection %d, but it was delivered on connection %d, which is still open",
+				a.EnvelopeID, c.id, env.conn))
+		}
+	}
 	if len(a.Payload) == 0 || string(a.Payload) == "null" {
 		a.Payload = nil
 	}
@@ -229,27 +283,32 @@ func (s *Server) renderAckPayloadLocked(env *envelope, payload json.RawMessage) 
 	s.appendEphemeralLocked(m)
 }
 
-// send writes frame to the current socket, waiting (bounded by ctx) while there is
-// none. If the socket dies during the write, it waits for the next one. beforeWrite
-// runs under s.mu just before each attempt (to stamp the send time).
-func (s *Server) send(ctx context.Context, frame []byte, beforeWrite func(time.Time)) error {
+// send writes frame to one live socket, taking them in turn (round-robin by
+// connection number, as Slack spreads envelopes over an app's open connections),
+// and waits (bounded by ctx) while none is live. If the socket dies during the
+// write, it tries the next live one. beforeWrite runs under s.mu just before each
+// attempt, with the socket chosen (to stamp the send time and connection).
+func (s *Server) send(ctx context.Context, frame []byte, beforeWrite func(now time.Time, connID int)) error {
 	for {
 		var c *wsConn
-		if err := s.waitFor(ctx, func() bool { c = s.cur; return c != nil }); err != nil {
+		err := s.waitFor(ctx, func() bool {
+			if c = s.nextLiveLocked(); c == nil {
+				return false
+			}
+			s.rr = c.id
+			if beforeWrite != nil {
+				beforeWrite(time.Now(), c.id)
+			}
+			return true
+		})
+		if err != nil {
 			return err
 		}
-		s.mu.Lock()
-		if beforeWrite != nil {
-			beforeWrite(time.Now())
-		}
-		s.mu.Unlock()
 		if err := c.write(frame); err != nil {
-			_ = c.conn.Close() // the read loop notices and clears s.cur
+			_ = c.conn.Close() // the read loop notices and drops it
 			s.mu.Lock()
-			if s.cur == c {
-				s.cur = nil
-				s.broadcastLocked()
-			}
+			c.dead = true
+			s.broadcastLocked()
 			s.mu.Unlock()
 			continue
 		}
@@ -267,11 +326,12 @@ func (s *Server) sendEnvelope(ctx context.Context, env *envelope) (string, error
 	s.mu.Lock()
 	s.envelopes[env.id] = env
 	s.mu.Unlock()
-	err := s.send(ctx, env.frame, func(now time.Time) {
+	err := s.send(ctx, env.frame, func(now time.Time, connID int) {
 		if env.sentAt.IsZero() {
 			s.sent = append(s.sent, env.id)
 		}
 		env.sentAt = now
+		env.conn = connID
 	})
 	if err != nil {
 		s.mu.Lock()
@@ -284,23 +344,55 @@ func (s *Server) sendEnvelope(ctx context.Context, env *envelope) (string, error
 	return env.id, nil
 }
 
-// WaitConnected waits until a socket is connected and has been sent hello.
+// WaitConnected waits until a socket is live: connected, sent hello, and not being
+// disconnected.
 func (s *Server) WaitConnected(ctx context.Context) error {
-	return s.waitFor(ctx, func() bool { return s.cur != nil })
+	return s.WaitLiveConnections(ctx, 1)
 }
 
-// Connections counts the sockets opened so far (reconnects included).
+// WaitLiveConnections waits until at least n sockets are live (see LiveConnections),
+// e.g. until every replica of a bot is connected.
+func (s *Server) WaitLiveConnections(ctx context.Context, n int) error {
+	return s.waitFor(ctx, func() bool { return s.liveLocked() >= n })
+}
+
+func (s *Server) liveLocked() int {
+	n := 0
+	for _, c := range s.conns {
+		if c.live() {
+			n++
+		}
+	}
+	return n
+}
+
+// EnvelopeConnection reports the connection number (see Connections) of the socket
+// an envelope was delivered to: the last one written to, if it was delivered more
+// than once. ok is false for an unknown or not yet delivered envelope.
+func (s *Server) EnvelopeConnection(envelopeID string) (connID int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	env := s.envelopes[envelopeID]
+	if env == nil || env.sentAt.IsZero() {
+		return 0, false
+	}
+	return env.conn, true
+}
+
+// Connections counts the sockets opened so far (reconnects included); the nth
+// socket has connection number n.
 func (s *Server) Connections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.opened
 }
 
-// LiveConnections counts the sockets open right now.
+// LiveConnections counts the live sockets: open, sent hello, and not being
+// disconnected. Envelopes are spread over exactly these.
 func (s *Server) LiveConnections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns)
+	return s.liveLocked()
 }
 
 // Pongs counts the PONG frames received, on all sockets.
@@ -317,7 +409,8 @@ func (s *Server) WaitPongs(ctx context.Context, n int) error {
 
 // SlashCommand delivers a slash_commands envelope as if userID typed
 // "command text" in channelID, and returns its envelope ID. Both must be known to
-// the fake (AddUser; AddChannel or DMChannel).
+// the fake (AddUser; AddChannel or DMChannel). Like every envelope it goes to the
+// live socket whose turn it is (see EnvelopeConnection).
 func (s *Server) SlashCommand(ctx context.Context, userID, channelID, command, text string) (string, error) {
 	envID := uuid.NewString()
 	s.mu.Lock()
@@ -390,18 +483,43 @@ func (s *Server) Click(ctx context.Context, userID string, msg MessageRef, actio
 	})
 }
 
-// Disconnect sends {"type":"disconnect","reason":reason} to the current socket and
-// then drops it, as Slack does. From then on envelopes wait for the client's next
-// socket. It does nothing when no socket is current.
+// Disconnect sends {"type":"disconnect","reason":reason} to the newest live socket
+// and then drops it, as Slack does. From then on envelopes go to the other live
+// sockets, or wait for the client's next socket when there is none. It does nothing
+// when no socket is live.
 func (s *Server) Disconnect(reason string) {
 	s.mu.Lock()
-	c := s.cur
-	s.cur = nil
+	c := s.newestLiveLocked()
+	if c != nil {
+		c.dead = true
+		s.broadcastLocked()
+	}
+	s.mu.Unlock()
+	if c != nil {
+		s.disconnect(c, reason)
+	}
+}
+
+// DisconnectAll does what Disconnect does to every open socket (including one
+// still being sent hello), so every client reconnects.
+func (s *Server) DisconnectAll(reason string) {
+	s.mu.Lock()
+	var conns []*wsConn
+	for _, c := range s.conns {
+		if !c.dead {
+			c.dead = true
+			conns = append(conns, c)
+		}
+	}
 	s.broadcastLocked()
 	s.mu.Unlock()
-	if c == nil {
-		return
+	for _, c := range conns {
+		s.disconnect(c, reason)
 	}
+}
+
+// disconnect writes the disconnect frame to c, already marked dead, and drops it.
+func (s *Server) disconnect(c *wsConn, reason string) {
 	frame := disconnectFrame(reason, c.id)
 	if c.write(frame) == nil {
 		s.mu.Lock()
@@ -411,8 +529,8 @@ func (s *Server) Disconnect(reason string) {
 	_ = c.conn.Close()
 }
 
-// SendRaw writes an arbitrary text frame to the current socket (waiting for one),
-// for malformed-input tests. It is not tracked as an envelope.
+// SendRaw writes an arbitrary text frame to the live socket whose turn it is
+// (waiting for one), for malformed-input tests. It is not tracked as an envelope.
 func (s *Server) SendRaw(ctx context.Context, frame []byte) error {
 	if err := s.send(ctx, frame, nil); err != nil {
 		return fmt.Errorf("fakeslack: sending raw frame: %w", err)
