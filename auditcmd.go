@@ -106,6 +106,6 @@ func runAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 		fmt.Fprintf(stdout, "audit trail BROKEN at row %d: %s (%d rows checked)\n", report.BadSeq, report.Problem, report.Rows)
 		return &failure{msg: fmt.Sprintf("audit trail broken at row %d", report.BadSeq)}
 	}
-	fmt.Fprintf(stdout, "audit trail intact: %d rows\n", report.Rows)
+	fmt.Fprintf(stdout, "audit trail intact: %d rows; last row %d, hash %s\n", report.Rows, report.LastSeq, report.LastHash)
 	return nil
 }

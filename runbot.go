@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,6 +65,8 @@ type app struct {
 	bot     *bot.Bot
 	svc     *commands.Service
 	metrics *metrics
+
+	opsAddr atomic.Value // string: where /healthz, /readyz, /metrics listen (tests use port 0)
 }
 
 // newApp opens the store and builds the clients; nothing connects yet. now is
@@ -147,6 +150,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("LOCKSMITH_LISTEN %s: %w", a.cfg.Listen, err)
 	}
+	a.opsAddr.Store(ln.Addr().String())
 	ready := newReadiness(a.bot.Connected, a.store.Ping, a.pc.CheckAuth, readinessCacheFor)
 	srv := &http.Server{Handler: newOpsHandler(ready.check, a.metrics.handler()), ReadHeaderTimeout: 5 * time.Second}
 	a.log.Info("locksmith starting", "listen", ln.Addr().String(), "database", a.store.Dialect(), "approval_required", a.cfg.Policy.ApprovalRequired)

@@ -59,6 +59,11 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 			Escape(created.TargetUPN, 120), Escape(created.CustomerName, 100), where, slackTime(created.ExpiresAt)),
 		CancelButton: created.ID,
 	}
+	if status != "" {
+		// Flag a synced user before anything changes (DESIGN.md): the requester
+		// may prefer to withdraw and reset on premises.
+		notice.Text += "\n" + status
+	}
 	if err := s.msg.Notify(ctx, a.ID, notice); err != nil {
 		log.Error("pending notice failed", "err", err)
 	}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func (h *harness) get(path string) (int, string) {
+	h.t.Helper()
+	var addr string
+	h.waitFor("ops listener", func() bool {
+		v, _ := h.app.opsAddr.Load().(string)
+		addr = v
+		return addr != ""
+	})
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestOps_HealthReadinessMetrics(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: false})
+	h.start()
+	if code, _ := h.get("/healthz"); code != 200 {
+		t.Fatalf("/healthz %d", code)
+	}
+	h.waitFor("ready", func() bool { code, _ := h.get("/readyz"); return code == 200 })
+
+	h.slash(alice, "contoso.onmicrosoft.com "+plainUPN)
+	h.slash(mallory, "contoso.onmicrosoft.com "+plainUPN)
+	_, metrics := h.get("/metrics")
+	for _, want := range []string{
+		`locksmith_resets_total{outcome="done"} 1`,
+		`locksmith_resets_total{outcome="refused"} 1`,
+		`locksmith_partner_center_requests_total{endpoint="PATCH /v1/customers/{id}/users/{id}/resetpassword",status="200"} 1`,
+		`locksmith_slack_ack_duration_seconds_count`,
+		`locksmith_slack_api_calls_total{method="chat.postEphemeral",result="ok"} 1`,
+		`locksmith_pending_requests 0`,
+		`locksmith_refresh_token_age_seconds`,
+		`locksmith_audit_write_failures_total 0`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if pw := h.lastResetPassword(); strings.Contains(metrics, pw) {
+		t.Fatal("/metrics holds the password")
+	}
+
+	// Not ready while the database is gone.
+	h.app.store.Close()
+	code, body := h.get("/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "database") {
+		t.Fatalf("/readyz with the database closed: %d %q", code, body)
+	}
+}
+
+// TestOps_ReloadPolicy: SIGHUP re-reads locksmith.yaml; a grant added there
+// applies to the next request, and a broken file keeps the running policy.
+func TestOps_ReloadPolicy(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: false})
+	h.start()
+	if r := h.slash(mallory, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "not permitted") {
+		t.Fatalf("before reload: %q", r)
+	}
+	path := h.env["LOCKSMITH_CONFIG"]
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := strings.Replace(string(raw), "slack_users: [U0ALICE, U0BOB]", "slack_users: [U0ALICE, U0BOB, U0MALLORY]", 1)
+	if err := os.WriteFile(path, []byte(updated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.app.reload()
+	if r := h.slash(mallory, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
+		t.Fatalf("after reload: %q", r)
+	}
+	if err := os.WriteFile(path, []byte("grants: [oops"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.app.reload()
+	if !strings.Contains(h.logs.String(), "reload refused") {
+		t.Fatal("a broken file was not reported")
+	}
+	time.Sleep(0)
+	if r := h.slash(mallory, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
+		t.Fatalf("a broken reload changed the policy: %q", r)
+	}
+}
