@@ -26,6 +26,10 @@ var (
 // the caller can answer "already approved by @bob at 10:02".
 type ConflictError struct {
 	Current Request
+	// ExpiredNow is true when this very call found the request past its deadline
+	// and expired it (in its own transaction). The sweeper will not report that
+	// expiry, so the caller must: update the card, tell the requester.
+	ExpiredNow bool
 }
 
 func (e *ConflictError) Error() string {

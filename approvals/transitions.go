@@ -99,7 +99,7 @@ func (s *Store) transition(ctx context.Context, id string, tr transition) (Reque
 			if !ok { // cannot happen: we hold the write lock and just read the row
 				return fmt.Errorf("request %s could not be expired", id)
 			}
-			refused = &ConflictError{Current: exp}
+			refused = &ConflictError{Current: exp, ExpiredNow: true}
 			return nil
 		}
 		if tr.rule != nil {

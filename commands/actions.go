@@ -89,7 +89,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	} else {
 		updated, err = s.store.Deny(ctx, req.ID, a.ID, a.Name, "")
 	}
-	if reply, handled := s.transitionFailed(log, err); handled {
+	if reply, handled := s.transitionFailed(ctx, log, err); handled {
 		return reply
 	}
 	s.announceRequest(updated, map[bool]approvals.Outcome{true: approvals.OutcomeApproved, false: approvals.OutcomeDenied}[in.Kind == ActionApprove], a, in.CorrelationID)
@@ -122,7 +122,7 @@ func (s *Service) withdraw(ctx context.Context, log *slog.Logger, a actor, req a
 		return Reply{Text: fmt.Sprintf("Only <@%s>, who made this request, can withdraw it.", Escape(req.RequesterID, 20))}
 	}
 	updated, err := s.store.Cancel(ctx, req.ID, a.ID)
-	if reply, handled := s.transitionFailed(log, err); handled {
+	if reply, handled := s.transitionFailed(ctx, log, err); handled {
 		return reply
 	}
 	s.metrics.Decision("cancelled")
@@ -167,8 +167,8 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	// Claim the request and record the intent in one transaction (guarantees 2
 	// and 3): of two clicks or two replicas exactly one gets here.
 	claimed, err := s.store.ClaimReset(ctx, req.ID, a.ID, in.CorrelationID)
-	if reply, handled := s.transitionFailed(log, err); handled {
-		if err != nil && !errors.Is(err, approvals.ErrConflict) && !errors.Is(err, approvals.ErrNotRequester) {
+	if reply, handled := s.transitionFailed(ctx, log, err); handled {
+		if err != nil && !errors.Is(err, approvals.ErrConflict) && !errors.Is(err, approvals.ErrNotRequester) && !errors.Is(err, approvals.ErrNotFound) {
 			s.metrics.AuditWriteFailed()
 			return Reply{Text: "locksmith could not record the reset in its audit trail, so it did not reset the password. Nothing was changed; your approval still stands. Tell your operator if this repeats."}
 		}
@@ -184,6 +184,7 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		s.metrics.Reset("failed")
 		if _, err := s.store.ReleaseReset(context.WithoutCancel(ctx), claimed.ID, partnerDetail(out.err)); err != nil {
 			log.Error("release after transient failure failed", "err", err)
+			return Reply{Text: fmt.Sprintf("The password was *not* reset: %s locksmith could not reopen your approval, so run `/reset-password` again in a few minutes.", partnerProblem(ctx, out.err))}
 		}
 		return Reply{Text: fmt.Sprintf("The password was *not* reset: %s Your approval still stands until %s; click *Reset password now* again.", partnerProblem(ctx, out.err), slackTime(claimed.UseBy))}
 	case out.err != nil:

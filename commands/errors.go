@@ -65,7 +65,7 @@ func transient(err error) bool {
 	case partner.KindThrottled, partner.KindUnavailable:
 		return true
 	}
-	return errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errGeneratePassword)
 }
 
 // partnerDetail is the audit trail's record of a Partner Center failure: status,

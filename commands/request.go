@@ -38,9 +38,20 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	if err != nil {
 		log.Error("post approval card failed", "err", err)
 		// Nobody could approve a request whose card was never posted: withdraw it
-		// so it does not sit pending until it expires.
-		if _, cerr := s.store.Cancel(context.WithoutCancel(ctx), created.ID, a.ID); cerr != nil {
+		// so it does not sit pending until it expires. The audit row before the
+		// cancellation says why, so the trail does not read as if the requester
+		// withdrew it.
+		bg := context.WithoutCancel(ctx)
+		_ = s.audit(bg, approvals.Event{
+			ActorID: systemActor.ID, ActorName: systemActor.Name, CorrelationID: correlationID, RequestID: created.ID,
+			TenantID: created.TenantID, CustomerDomain: created.CustomerDomain, TargetObjectID: created.TargetObjectID, TargetUPN: created.TargetUPN,
+			Outcome: approvals.OutcomeRefused, Detail: "approval card could not be posted to " + pol.ApprovalChannel + "; request withdrawn automatically",
+		})
+		if cancelled, cerr := s.store.Cancel(bg, created.ID, a.ID); cerr != nil {
 			log.Error("withdraw unposted request failed", "err", cerr)
+		} else {
+			s.metrics.Decision("cancelled")
+			s.announceRequest(cancelled, approvals.OutcomeCancelled, a, correlationID)
 		}
 		return Reply{Text: fmt.Sprintf("locksmith could not post to the approval channel <#%s>, so the request was withdrawn. Is locksmith a member of that channel? Tell your operator.", Escape(pol.ApprovalChannel, 20))}
 	}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,10 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/partner"
 )
+
+// errGeneratePassword marks a failure before Partner Center was called: nothing
+// changed, so an approval is kept.
+var errGeneratePassword = errors.New("generate password")
 
 // resetOutcome is what happened to one reset attempt.
 type resetOutcome struct {
@@ -23,7 +28,7 @@ type resetOutcome struct {
 func (s *Service) setAndDeliver(ctx context.Context, log *slog.Logger, pol *Policy, requesterID string, c partner.Customer, u partner.User) resetOutcome {
 	pw, err := s.genPW(pol.PasswordLength)
 	if err != nil {
-		return resetOutcome{err: fmt.Errorf("generate password: %w", err)}
+		return resetOutcome{err: fmt.Errorf("%w: %w", errGeneratePassword, err)}
 	}
 	if err := s.pc.ResetPassword(ctx, c.TenantID, u.ObjectID, pw); err != nil {
 		return resetOutcome{err: err}

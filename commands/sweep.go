@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
@@ -18,23 +19,30 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 	log := s.log.With("sweep", true)
 	for _, r := range expired {
-		s.metrics.Decision("expired")
-		s.announceRequest(r, approvals.OutcomeExpired, systemActor, r.CorrelationID)
-		rlog := log.With("request_id", r.ID)
-		var card, notice string
-		if r.DecidedAt.IsZero() {
-			card = fmt.Sprintf(":hourglass: Expired %s without a decision", slackTime(r.ExpiresAt))
-			notice = fmt.Sprintf(":hourglass: Your request to reset the password of %s (*%s*) expired %s without a decision. Run `/reset-password` again if it is still needed.",
-				Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), slackTime(r.ExpiresAt))
-		} else {
-			card = fmt.Sprintf(":hourglass: Approved by <@%s>, but not used by %s; expired", Escape(r.DeciderID, 20), slackTime(r.UseBy))
-			notice = fmt.Sprintf(":hourglass: The approval to reset the password of %s (*%s*) was not used by %s and has expired. Run `/reset-password` again if it is still needed.",
-				Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), slackTime(r.UseBy))
-		}
-		s.updateCard(ctx, rlog, r, card)
-		s.notify(ctx, rlog, r.RequesterID, Notice{Text: notice})
+		s.reportExpired(ctx, log.With("request_id", r.ID), r)
 	}
 	return s.reconcile(ctx)
+}
+
+// reportExpired tells everyone about a request that has just expired: the
+// card loses its buttons, the requester gets a DM, the audit channel a line.
+// It is called once per expiry, by whoever expired it (a sweep, or a click that
+// arrived after the deadline).
+func (s *Service) reportExpired(ctx context.Context, log *slog.Logger, r approvals.Request) {
+	s.metrics.Decision("expired")
+	s.announceRequest(r, approvals.OutcomeExpired, systemActor, r.CorrelationID)
+	var card, notice string
+	if r.DecidedAt.IsZero() {
+		card = fmt.Sprintf(":hourglass: Expired %s without a decision", slackTime(r.ExpiresAt))
+		notice = fmt.Sprintf(":hourglass: Your request to reset the password of %s (*%s*) expired %s without a decision. Run `/reset-password` again if it is still needed.",
+			Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), slackTime(r.ExpiresAt))
+	} else {
+		card = fmt.Sprintf(":hourglass: Approved by <@%s>, but not used by %s; expired", Escape(r.DeciderID, 20), slackTime(r.UseBy))
+		notice = fmt.Sprintf(":hourglass: The approval to reset the password of %s (*%s*) was not used by %s and has expired. Run `/reset-password` again if it is still needed.",
+			Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), slackTime(r.UseBy))
+	}
+	s.updateCard(ctx, log, r, card)
+	s.notify(ctx, log, r.RequesterID, Notice{Text: notice})
 }
 
 // staleResetAfter is how long a request may sit in resetting before locksmith

@@ -11,7 +11,7 @@ import (
 
 // transitionFailed turns a store error from a state transition into the answer
 // for the person who clicked. handled is false when err is nil.
-func (s *Service) transitionFailed(log *slog.Logger, err error) (Reply, bool) {
+func (s *Service) transitionFailed(ctx context.Context, log *slog.Logger, err error) (Reply, bool) {
 	if err == nil {
 		return Reply{}, false
 	}
@@ -19,6 +19,11 @@ func (s *Service) transitionFailed(log *slog.Logger, err error) (Reply, bool) {
 	switch {
 	case errors.As(err, &conflict):
 		// Lost a race (another click, another replica, or the clock): say who won.
+		if conflict.ExpiredNow {
+			// This click found the deadline passed and expired the request
+			// itself; the sweeper will not report it, so do it here.
+			s.reportExpired(ctx, log, conflict.Current)
+		}
 		return Reply{Text: stateText(conflict.Current)}, true
 	case errors.Is(err, approvals.ErrSelfDecision):
 		return Reply{Text: "You can't decide your own request: another authorised person must."}, true
