@@ -1,0 +1,170 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/locksmithbot/locksmith/partner"
+)
+
+// hostile is Partner Center text that would ping a whole channel, mention a
+// user and plant a link if echoed raw into Slack.
+const hostile = "<!channel> see <https://evil.example|docs> & <@U0BOSS>"
+
+func TestPartnerProblem(t *testing.T) {
+	ctx := partner.WithCorrelationID(context.Background(), "corr-ctx")
+	tests := []struct {
+		name    string
+		err     error
+		want    []string
+		notWant []string
+	}{
+		{
+			name: "throttled with Retry-After says how long to wait",
+			err:  &partner.Error{Kind: partner.KindThrottled, Status: 429, RetryAfter: 42 * time.Second, CorrelationID: "corr-pe"},
+			want: []string{"throttling", "try again in 42 seconds", "(ref `corr-pe`)"},
+		},
+		{
+			name: "throttled with a fractional Retry-After rounds up",
+			err:  &partner.Error{Kind: partner.KindThrottled, Status: 429, RetryAfter: 1500 * time.Millisecond},
+			want: []string{"try again in 2 seconds"},
+		},
+		{
+			name: "throttled without Retry-After says a minute",
+			err:  &partner.Error{Kind: partner.KindThrottled, Status: 429},
+			want: []string{"try again in a minute", "(ref `corr-ctx`)"},
+		},
+		{
+			name:    "unavailable asks for a few minutes",
+			err:     &partner.Error{Kind: partner.KindUnavailable, Status: 503, Description: hostile},
+			want:    []string{"unavailable right now", "few minutes"},
+			notWant: []string{"channel"},
+		},
+		{
+			name:    "unauthorised points at the operator, not the technician",
+			err:     &partner.Error{Kind: partner.KindUnauthorised, Status: 401, Code: "AADSTS50076", Description: "re-run the interactive sign-in " + hostile, CorrelationID: "corr-pe"},
+			want:    []string{"credentials are not working", "an operator must fix them", "locksmith check", "(ref `corr-pe`)"},
+			notWant: []string{"AADSTS50076", "interactive"},
+		},
+		{
+			name: "forbidden shows status, code and description, escaped",
+			err:  &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "2000", Description: hostile, CorrelationID: "corr-pe"},
+			want: []string{"Partner Center refused: 403, code 2000, “&lt;!channel&gt; see &lt;https://evil.example|docs&gt; &amp; &lt;@U0BOSS&gt;”", "GDAP role", "(ref `corr-pe`)"},
+		},
+		{
+			name: "forbidden with only a status",
+			err:  &partner.Error{Kind: partner.KindForbidden, Status: 403},
+			want: []string{"Partner Center refused: HTTP 403.", "relationship has ended"},
+		},
+		{
+			name: "forbidden with a code of markup is escaped too",
+			err:  &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "<!here>", Description: "denied"},
+			want: []string{"code &lt;!here&gt;"},
+		},
+		{
+			name: "rejected shows the description",
+			err:  &partner.Error{Kind: partner.KindRejected, Status: 400, Code: "1001", Description: "The password does not comply with the policy"},
+			want: []string{"rejected the request: 400, code 1001, “The password does not comply with the policy”"},
+		},
+		{
+			name: "rejected with a description but no code",
+			err:  &partner.Error{Kind: partner.KindRejected, Status: 409, Description: hostile},
+			want: []string{"rejected the request: 409, “&lt;!channel&gt;"},
+		},
+		{
+			name: "not found",
+			err:  &partner.Error{Kind: partner.KindNotFound, Status: 404},
+			want: []string{"could not find it: HTTP 404"},
+		},
+		{
+			name: "wrapped Partner Center error keeps its kind",
+			err:  fmt.Errorf("reset: %w", &partner.Error{Kind: partner.KindForbidden, Status: 403, Description: hostile}),
+			want: []string{"Partner Center refused: 403, “&lt;!channel&gt;"},
+		},
+		{
+			name: "a deadline outside Partner Center took too long",
+			err:  fmt.Errorf("lookup: %w", context.DeadlineExceeded),
+			want: []string{"took too long", "(ref `corr-ctx`)"},
+		},
+		{
+			name:    "anything else is generic and shows no error text",
+			err:     errors.New("boom " + hostile),
+			want:    []string{"Something went wrong (ref `corr-ctx`)."},
+			notWant: []string{"boom"},
+		},
+		{
+			name: "a correlation ID of markup is escaped",
+			err:  &partner.Error{Kind: partner.KindUnavailable, CorrelationID: "<!everyone>"},
+			want: []string{"(ref `&lt;!everyone&gt;`)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := partnerProblem(ctx, tt.err)
+			wantContains(t, "partnerProblem", got, tt.want...)
+			wantNotContains(t, "partnerProblem", got, tt.notWant...)
+			// Nothing Partner Center sent may reach Slack unescaped.
+			wantNotContains(t, "partnerProblem", got, "<!", "<@", "<http", "<#")
+		})
+	}
+}
+
+func TestPartnerProblem_NoCorrelationID(t *testing.T) {
+	got := partnerProblem(context.Background(), &partner.Error{Kind: partner.KindUnavailable})
+	wantNotContains(t, "partnerProblem", got, "ref")
+}
+
+// Every kind, with markup in every field Partner Center controls, comes out
+// without live Slack markup.
+func TestPartnerProblem_NeverEchoesMarkup(t *testing.T) {
+	kinds := []partner.Kind{partner.KindUnknown, partner.KindNotFound, partner.KindForbidden, partner.KindThrottled,
+		partner.KindRejected, partner.KindUnauthorised, partner.KindUnavailable}
+	for _, k := range kinds {
+		t.Run(k.String(), func(t *testing.T) {
+			err := &partner.Error{Kind: k, Status: 400, Code: "<!here>", Description: hostile, CorrelationID: "<!channel>", Op: "<!everyone>"}
+			got := partnerProblem(context.Background(), err)
+			wantNotContains(t, "partnerProblem", got, "<!", "<@", "<http")
+		})
+	}
+}
+
+func TestTransient(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"throttled", &partner.Error{Kind: partner.KindThrottled}, true},
+		{"unavailable", &partner.Error{Kind: partner.KindUnavailable}, true},
+		{"wrapped unavailable", fmt.Errorf("x: %w", &partner.Error{Kind: partner.KindUnavailable}), true},
+		{"deadline", context.DeadlineExceeded, true},
+		{"rejected", &partner.Error{Kind: partner.KindRejected}, false},
+		{"forbidden", &partner.Error{Kind: partner.KindForbidden}, false},
+		{"not found", &partner.Error{Kind: partner.KindNotFound}, false},
+		{"unauthorised", &partner.Error{Kind: partner.KindUnauthorised}, false},
+		{"password generation", errors.New("generate password: entropy"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := transient(tt.err); got != tt.want {
+				t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPartnerDetail(t *testing.T) {
+	err := fmt.Errorf("reset: %w", &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "2000", Description: "no GDAP", CorrelationID: "corr-9", Op: "reset password"})
+	got := partnerDetail(err)
+	wantContains(t, "partnerDetail", got, "forbidden", "status 403", `code "2000"`, `"no GDAP"`, "correlation corr-9")
+	if got := partnerDetail(errors.New("plain")); got != "plain" {
+		t.Errorf("partnerDetail(plain) = %q", got)
+	}
+	if !strings.HasPrefix(partnerDetail(&partner.Error{Kind: partner.KindThrottled, Status: 429}), "throttled: status 429") {
+		t.Errorf("partnerDetail(throttled) = %q", partnerDetail(&partner.Error{Kind: partner.KindThrottled, Status: 429}))
+	}
+}
