@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -17,6 +18,14 @@ func openAuditStore(ctx context.Context, getenv func(string) string) (*approvals
 	dsn := strings.TrimSpace(getenv("LOCKSMITH_DATABASE_URL"))
 	if dsn == "" {
 		dsn = "locksmith.db"
+	}
+	// Opening an SQLite path creates the file: an auditor who mistypes it must
+	// get an error, not "intact: 0 rows" from a brand-new empty database.
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		path, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no locksmith database at %s (set LOCKSMITH_DATABASE_URL)", path)
+		}
 	}
 	store, err := approvals.Open(ctx, dsn, approvals.Options{})
 	if err != nil {

@@ -8,9 +8,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/dbtest"
+	"github.com/locksmithbot/locksmith/internal/fakepartner"
+	"github.com/locksmithbot/locksmith/internal/fakeslack"
 )
 
 // Issue #5: the audit trail and operator tooling.
@@ -367,5 +370,109 @@ func TestCheck(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "partner center: FAILED") || strings.Contains(out.String()+errOut.String(), h.env["PARTNER_REFRESH_TOKEN"]) {
 		t.Fatalf("check output:\n%s", out.String())
+	}
+}
+
+// TestAudit_FailurePathRows covers the outcomes the happy paths do not reach:
+// a rejected reset, a transient failure that keeps the approval, a password
+// Slack would not show, an expiry, and a reset interrupted by a crash.
+func TestAudit_FailurePathRows(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: true})
+	h.start()
+	ctx := context.Background()
+	approved := func(target string) (string, fakeslack.Message) {
+		card := h.request(alice, "contoso.onmicrosoft.com "+target)
+		h.click(bob, card, actApprove)
+		dm := h.dmWithButton(alice, actReset)
+		return buttonValue(t, dm.Blocks, actReset), dm
+	}
+	rows := func(id string) string {
+		return strings.Join(outcomesOf(h.events(), func(e approvals.Event) bool { return e.RequestID == id }), " ")
+	}
+
+	t.Run("rejected by Partner Center", func(t *testing.T) {
+		defer h.use(t)()
+		id, dm := approved(plainUPN)
+		h.pc.AddFault(fakepartner.Fault{Method: "PATCH", PathContains: "/resetpassword", Status: 400, Code: "800002", Description: "Invalid request input", Times: 1})
+		if r := h.click(alice, dm, actReset); !strings.Contains(r, "*not* reset") || !strings.Contains(r, "Invalid request input") {
+			t.Fatalf("reply = %q", r)
+		}
+		if got := rows(id); got != "requested approved reset_intent reset_failed" {
+			t.Fatalf("rows %q", got)
+		}
+	})
+	t.Run("transient failure keeps the approval", func(t *testing.T) {
+		defer h.use(t)()
+		id, dm := approved(plainUPN)
+		h.pc.AddFault(fakepartner.Fault{Method: "PATCH", Status: 503})
+		r := h.click(alice, dm, actReset)
+		h.pc.ClearFaults()
+		if !strings.Contains(r, "approval still stands") {
+			t.Fatalf("reply = %q", r)
+		}
+		if got := rows(id); got != "requested approved reset_intent reset_released" {
+			t.Fatalf("rows %q", got)
+		}
+		if r := h.click(alice, dm, actReset); !strings.Contains(r, "Done") {
+			t.Fatalf("second try: %q", r)
+		}
+	})
+	t.Run("password could not be shown", func(t *testing.T) {
+		defer h.use(t)()
+		id, dm := approved(plainUPN)
+		h.slack.Fail("chat.postEphemeral", fakeslack.Failure{Error: "messages_tab_disabled", Times: 1})
+		if r := h.click(alice, dm, actReset); !strings.Contains(r, "password is lost") {
+			t.Fatalf("reply = %q", r)
+		}
+		if got := rows(id); got != "requested approved reset_intent reset_done delivery_failed" {
+			t.Fatalf("rows %q", got)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		defer h.use(t)()
+		card := h.request(alice, "contoso.onmicrosoft.com "+plainUPN)
+		id := buttonValue(t, card.Blocks, actApprove)
+		h.clock.Advance(time.Hour)
+		if err := h.app.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(id); got != "requested expired" {
+			t.Fatalf("rows %q", got)
+		}
+	})
+	t.Run("interrupted by a crash", func(t *testing.T) {
+		defer h.use(t)()
+		id, _ := approved(plainUPN)
+		// What a replica that died right after claiming leaves behind.
+		if _, err := h.app.store.ClaimReset(ctx, id, alice, "crashed-correlation"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(10 * time.Minute)
+		if err := h.app.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(id); got != "requested approved reset_intent reset_unknown" {
+			t.Fatalf("rows %q", got)
+		}
+		h.dmContaining(alice, "does not know whether the reset happened")
+	})
+	if rep, err := h.app.store.Verify(ctx); err != nil || !rep.OK {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
+
+// TestTokens_ScheduledRefresh: with nobody resetting anything, locksmith still
+// redeems (and so renews) the refresh token on schedule.
+func TestTokens_ScheduledRefresh(t *testing.T) {
+	defer func(d time.Duration) { tokenKeepAlive = d }(tokenKeepAlive)
+	tokenKeepAlive = 20 * time.Millisecond
+	h := newHarness(t, harnessOptions{approval: true})
+	h.start()
+	h.waitFor("scheduled refreshes", func() bool { return len(h.pc.TokenCalls()) >= 4 })
+	calls := h.pc.TokenCalls()
+	for i := 1; i < len(calls); i++ {
+		if calls[i].Form.Get("refresh_token") != calls[i-1].IssuedRefreshToken {
+			t.Fatalf("refresh %d did not use the token issued by refresh %d", i, i-1)
+		}
 	}
 }
