@@ -531,3 +531,21 @@ func TestApproval_ConcurrentResetClicksResetOnce(t *testing.T) {
 	}
 	h.wantState(id, approvals.StateDone)
 }
+
+func TestApproval_RequireReason(t *testing.T) {
+	h := newHarness(t, true)
+	h.setPolicy(func(p *Policy) { p.RequireReason = true })
+	noReason := strings.TrimSuffix(slashText, " INC-4711")
+	if noReason == slashText {
+		t.Fatalf("slashText %q has no trailing reason to drop", slashText)
+	}
+	reply := h.slash(requester, noReason)
+	wantContains(t, "reply", reply, "A reason is required")
+	if n := h.pc.totalCalls(); n != 0 {
+		t.Fatalf("%d Partner Center calls for a request without the required reason", n)
+	}
+	if len(h.msg.Posted()) != 0 || len(h.events()) != 0 {
+		t.Fatal("a request without the required reason changed something")
+	}
+	wantContains(t, "reply", h.slash(requester, slashText), "Request sent for approval")
+}
