@@ -13,7 +13,7 @@ import (
 // Action handles a button click. Everything is reloaded from the store and
 // re-checked against the policy as it is now: the button carries only the ID.
 func (s *Service) Action(ctx context.Context, in Action) Reply {
-	ctx, cancel := context.WithTimeout(ctx, s.opTimout)
+	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	ctx = partner.WithCorrelationID(ctx, in.CorrelationID)
 	log := s.requestLog(in.CorrelationID, in.UserID).With("request_id", in.RequestID, "action", in.Kind)

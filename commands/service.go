@@ -75,17 +75,17 @@ type Deps struct {
 
 // Service is the /reset-password workflow. It implements Workflow.
 type Service struct {
-	pc       PartnerCenter
-	msg      Messenger
-	groups   Groups
-	store    *approvals.Store
-	log      *slog.Logger
-	metrics  Metrics
-	now      func() time.Time
-	genPW    func(int) (secret.Password, error)
-	opTimout time.Duration
-	policy   atomic.Pointer[Policy]
-	outbox   Outbox
+	pc        PartnerCenter
+	msg       Messenger
+	groups    Groups
+	store     *approvals.Store
+	log       *slog.Logger
+	metrics   Metrics
+	now       func() time.Time
+	genPW     func(int) (secret.Password, error)
+	opTimeout time.Duration
+	policy    atomic.Pointer[Policy]
+	outbox    Outbox
 
 	lateRetryFirst time.Duration
 	stopping       chan struct{} // closed by Stop: background retries give up (they are spooled)
@@ -105,7 +105,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		pc: d.Partner, msg: d.Messenger, groups: d.Groups, store: d.Store,
-		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimout: d.OpTimeout,
+		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
 		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}),
 	}
 	if s.outbox == nil {
@@ -126,8 +126,8 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	if s.genPW == nil {
 		s.genPW = partner.GeneratePassword
 	}
-	if s.opTimout <= 0 {
-		s.opTimout = 2 * time.Minute
+	if s.opTimeout <= 0 {
+		s.opTimeout = 2 * time.Minute
 	}
 	if err := s.SetPolicy(p); err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (s *Service) requestLog(correlationID, userID string) *slog.Logger {
 // SlashCommand handles /reset-password. It returns the reply for the requester;
 // everything else (approval card, DMs, the password) is sent through Messenger.
 func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
-	ctx, cancel := context.WithTimeout(ctx, s.opTimout)
+	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	ctx = partner.WithCorrelationID(ctx, in.CorrelationID)
 	log := s.requestLog(in.CorrelationID, in.UserID)

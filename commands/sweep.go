@@ -49,7 +49,7 @@ func (s *Service) reportExpired(ctx context.Context, log *slog.Logger, r approva
 // concludes the replica doing it died. It must exceed the longest a reset can
 // legitimately take (the operation timeout plus the delivery grace), or a live
 // reset on another replica would be declared lost.
-func (s *Service) staleResetAfter() time.Duration { return s.opTimout + 2*time.Minute }
+func (s *Service) staleResetAfter() time.Duration { return s.opTimeout + 2*time.Minute }
 
 // reconcile closes requests left in resetting by a crash. Whether Partner Center
 // applied the reset is unknown, and the password (if any) is gone, so the
