@@ -305,7 +305,13 @@ func (s *Store) ExpireDue(ctx context.Context) ([]Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("approvals: expire due: %w", err)
 	}
-	var out []Request
+	// One row that cannot be expired must not keep the others pending: carry on,
+	// and return what was expired together with what failed, so the caller can
+	// still report every expiry that happened.
+	var (
+		out  []Request
+		errs []error
+	)
 	for _, r := range due {
 		var exp Request
 		var ok bool
@@ -315,14 +321,15 @@ func (s *Store) ExpireDue(ctx context.Context) ([]Request, error) {
 			return err
 		})
 		if err != nil {
-			return out, fmt.Errorf("approvals: expire %s: %w", r.ID, err)
+			errs = append(errs, fmt.Errorf("approvals: expire %s: %w", r.ID, err))
+			continue
 		}
 		if ok {
 			s.log.Info("request expired", "request_id", exp.ID, "was", r.State, "correlation_id", exp.CorrelationID)
 			out = append(out, exp)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // expireTx expires r if it is still in the state it was read in and past that

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
@@ -44,11 +45,37 @@ type Outbox interface {
 
 // memoryOutbox is used when no Outbox is configured: late writes still retry in
 // the background, but do not survive a restart.
-type memoryOutbox struct{}
+type memoryOutbox struct {
+	mu sync.Mutex
+	m  map[string]LateWrite
+}
 
-func (memoryOutbox) Put(LateWrite) error        { return nil }
-func (memoryOutbox) Delete(string) error        { return nil }
-func (memoryOutbox) List() ([]LateWrite, error) { return nil, nil }
+func (o *memoryOutbox) Put(w LateWrite) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = make(map[string]LateWrite)
+	}
+	o.m[w.ID] = w
+	return nil
+}
+
+func (o *memoryOutbox) Delete(id string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.m, id)
+	return nil
+}
+
+func (o *memoryOutbox) List() ([]LateWrite, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]LateWrite, 0, len(o.m))
+	for _, w := range o.m {
+		out = append(out, w)
+	}
+	return out, nil
+}
 
 // late records w durably outside the database and keeps trying to write it to
 // the store in the background.
@@ -80,7 +107,21 @@ func (s *Service) applyLate(ctx context.Context, w LateWrite) error {
 		finished, err := s.store.FinishReset(ctx, f.RequestID, f.State, f.Detail)
 		var conflict *approvals.ConflictError
 		if errors.As(err, &conflict) && conflict.Current.State != approvals.StateResetting {
-			return nil
+			// Another replica's sweeper closed the request as "outcome unknown"
+			// while the store refused us. We do know the outcome: say so in the
+			// trail, after the unknown row, rather than lose it.
+			r := conflict.Current
+			outcome := approvals.OutcomeResetDone
+			if f.State == approvals.StateFailed {
+				outcome = approvals.OutcomeResetFailed
+			}
+			return s.audit(ctx, approvals.Event{
+				ActorID: f.ActorID, ActorName: f.ActorName, CorrelationID: w.CorrelationID, RequestID: r.ID,
+				TenantID: r.TenantID, CustomerDomain: r.CustomerDomain, TargetObjectID: r.TargetObjectID, TargetUPN: r.TargetUPN,
+				Outcome: outcome,
+				Detail: fmt.Sprintf("%s (recorded late, after the request was closed as %s; happened at %s)",
+					f.Detail, r.State, w.HappenedAt.UTC().Format(time.RFC3339)),
+			})
 		}
 		if err == nil {
 			outcome := approvals.OutcomeResetDone
@@ -144,4 +185,22 @@ func (s *Service) ReplayLate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// spooledFinishes is the set of requests whose outcome this process holds in
+// its outbox, waiting for the store: the reconciler must not call them
+// unknown.
+func (s *Service) spooledFinishes() map[string]bool {
+	pending, err := s.outbox.List()
+	if err != nil {
+		s.log.Error("read spooled late writes", "err", err)
+		return nil
+	}
+	out := make(map[string]bool)
+	for _, w := range pending {
+		if w.Finish != nil {
+			out[w.Finish.RequestID] = true
+		}
+	}
+	return out
 }

@@ -109,7 +109,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}),
 	}
 	if s.outbox == nil {
-		s.outbox = memoryOutbox{}
+		s.outbox = &memoryOutbox{}
 	}
 	if s.lateRetryFirst <= 0 {
 		s.lateRetryFirst = time.Second
@@ -189,7 +189,7 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	if parsed.Reply != "" {
 		return Reply{Text: parsed.Reply}
 	}
-	if pol.ApprovalRequired && pol.RequireReason && parsed.Reason == "" {
+	if pol.RequireReason && parsed.Reason == "" {
 		return Reply{Text: "A reason is required (a ticket number will do): `/reset-password <customer> <user> <reason>`."}
 	}
 	actor := actor{ID: in.UserID, Name: in.UserName}

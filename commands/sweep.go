@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,15 +14,17 @@ import (
 // crash. Every change is a conditional update in the store, so several replicas
 // may sweep at once: each expiry is reported by exactly one of them.
 func (s *Service) Sweep(ctx context.Context) error {
-	expired, err := s.store.ExpireDue(ctx)
-	if err != nil {
-		return fmt.Errorf("expire due requests: %w", err)
-	}
+	// ExpireDue returns what it expired even when some rows failed: those
+	// expiries are final, so they are reported whatever else went wrong.
+	expired, expireErr := s.store.ExpireDue(ctx)
 	log := s.log.With("sweep", true)
 	for _, r := range expired {
 		s.reportExpired(ctx, log.With("request_id", r.ID), r)
 	}
-	return s.reconcile(ctx)
+	if expireErr != nil {
+		expireErr = fmt.Errorf("expire due requests: %w", expireErr)
+	}
+	return errors.Join(expireErr, s.reconcile(ctx))
 }
 
 // reportExpired tells everyone about a request that has just expired: the
@@ -59,7 +62,13 @@ func (s *Service) reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("find interrupted resets: %w", err)
 	}
+	spooled := s.spooledFinishes()
 	for _, r := range stale {
+		if spooled[r.ID] {
+			// This process knows the outcome and is waiting for the store to take
+			// it: not unknown, just late.
+			continue
+		}
 		closed, err := s.store.MarkOutcomeUnknown(ctx, r.ID)
 		if err != nil {
 			continue // another replica got there first, or the store is down: next sweep
