@@ -28,6 +28,15 @@ func (s *Service) Action(ctx context.Context, in Action) Reply {
 		return Reply{Text: "locksmith could not load this request, so nothing was done. Try again shortly."}
 	}
 	a := actor{ID: in.UserID, Name: in.UserName}
+	if req.ApprovalTS == "" && in.MessageTS != "" && (in.Kind == ActionApprove || in.Kind == ActionDeny) {
+		// A click on the card that beat SetApprovalMessage (it is recorded just
+		// after chat.postMessage returns): the click says where the card is, so
+		// the card can still be updated after the decision.
+		if err := s.store.SetApprovalMessage(ctx, req.ID, in.ChannelID, in.MessageTS); err != nil {
+			log.Warn("record approval message from a click failed", "err", err)
+		}
+		req.ApprovalChannel, req.ApprovalTS = in.ChannelID, in.MessageTS
+	}
 	switch in.Kind {
 	case ActionApprove, ActionDeny:
 		return s.decide(ctx, log, pol, a, in, req)
@@ -163,6 +172,18 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("requester no longer holds %s", need))
 		return Reply{Text: fmt.Sprintf("Your locksmith grants no longer give you *%s* for *%s*, so nothing was reset.", need, Escape(req.CustomerName, 100))}
 	}
+	// The approval counts only while the approver could still give it: a grant
+	// removed since (someone left the helpdesk group) takes the approval with it.
+	approverAcc, err := s.accessFor(ctx, pol.Grants, req.DeciderID, &customer)
+	if err != nil {
+		log.Error("grant check failed", "err", err)
+		return Reply{Text: "locksmith could not check permissions (Slack user groups could not be read), so nothing was done. Try again; your approval still stands."}
+	}
+	if !approverAcc.allows(need) {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("approver %s no longer holds %s", req.DeciderID, need))
+		return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: their locksmith grants no longer give them *%s* for *%s*. Nothing was reset; make a new request.",
+			Escape(req.DeciderID, 20), need, Escape(req.CustomerName, 100))}
+	}
 
 	// Claim the request and record the intent in one transaction (guarantees 2
 	// and 3): of two clicks or two replicas exactly one gets here.
@@ -179,14 +200,29 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	target := partner.User{ObjectID: claimed.TargetObjectID, UserPrincipalName: claimed.TargetUPN, DisplayName: claimed.TargetDisplayName}
 	out := s.setAndDeliver(ctx, log, pol, a.ID, customer, target)
 	switch {
-	case out.err != nil && transient(out.err):
-		log.Warn("reset failed; approval kept", "err", out.err)
-		s.metrics.Reset("failed")
-		if _, err := s.store.ReleaseReset(context.WithoutCancel(ctx), claimed.ID, partnerDetail(out.err)); err != nil {
-			log.Error("release after transient failure failed", "err", err)
-			return Reply{Text: fmt.Sprintf("The password was *not* reset: %s locksmith could not reopen your approval, so run `/reset-password` again in a few minutes.", partnerProblem(ctx, out.err))}
+	case out.err != nil && classifyResetFailure(out.err) != refused:
+		// Keep the approval: nothing changed, or the outcome is unknown and a new
+		// attempt (a new password) is the way to a known state.
+		unknown := classifyResetFailure(out.err) == maybeApplied
+		detail := partnerDetail(out.err)
+		if unknown {
+			detail = "outcome unknown: " + detail
 		}
-		return Reply{Text: fmt.Sprintf("The password was *not* reset: %s Your approval still stands until %s; click *Reset password now* again.", partnerProblem(ctx, out.err), slackTime(claimed.UseBy))}
+		log.Warn("reset not confirmed; approval kept", "err", out.err, "outcome_unknown", unknown)
+		s.metrics.Reset("failed")
+		rctx, cancel := detached(ctx)
+		_, rerr := s.store.ReleaseReset(rctx, claimed.ID, detail)
+		cancel()
+		what := "The password was *not* reset: " + partnerProblem(ctx, out.err)
+		if unknown {
+			what = ":warning: Partner Center did not confirm the reset: " + partnerProblem(ctx, out.err) +
+				" The password may or may not have been changed, and no new password was shown to anyone."
+		}
+		if rerr != nil {
+			log.Error("release after a failed reset failed", "err", rerr)
+			return Reply{Text: what + " locksmith could not reopen your approval, so run `/reset-password` again in a few minutes."}
+		}
+		return Reply{Text: fmt.Sprintf("%s Your approval still stands until %s: click *Reset password now* again to set a new password.", what, slackTime(claimed.UseBy))}
 	case out.err != nil:
 		log.Error("reset failed", "err", out.err)
 		s.metrics.Reset("failed")

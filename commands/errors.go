@@ -58,14 +58,38 @@ func partnerProblem(ctx context.Context, err error) string {
 	return fmt.Sprintf("Something went wrong%s.", refText)
 }
 
-// transient reports whether a failed reset may succeed if tried again soon, so an
-// approval is kept rather than spent.
-func transient(err error) bool {
+// resetFailure says what a failed reset attempt means for the user's password
+// and for the approval.
+type resetFailure int
+
+const (
+	// notApplied: nothing changed in Partner Center (throttled, credentials
+	// refused, no password generated). Trying again later is safe.
+	notApplied resetFailure = iota
+	// maybeApplied: the PATCH may have reached Partner Center (5xx after retries,
+	// a timeout, a cancellation). The password may have changed, and nobody saw
+	// it; a new attempt sets a new password, which supersedes it.
+	maybeApplied
+	// refused: Partner Center refused the reset for good (bad request, forbidden,
+	// user not found). Nothing changed and trying again will not help.
+	refused
+)
+
+func classifyResetFailure(err error) resetFailure {
 	switch partner.KindOf(err) {
-	case partner.KindThrottled, partner.KindUnavailable:
-		return true
+	case partner.KindThrottled, partner.KindUnauthorised:
+		return notApplied
+	case partner.KindRejected, partner.KindForbidden, partner.KindNotFound:
+		return refused
+	case partner.KindUnavailable:
+		return maybeApplied
 	}
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errGeneratePassword)
+	if errors.Is(err, errGeneratePassword) {
+		return notApplied
+	}
+	// Timeouts, cancellations and anything unforeseen: be honest that the
+	// outcome is unknown rather than claim nothing changed.
+	return maybeApplied
 }
 
 // partnerDetail is the audit trail's record of a Partner Center failure: status,

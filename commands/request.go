@@ -41,7 +41,8 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 		// so it does not sit pending until it expires. The audit row before the
 		// cancellation says why, so the trail does not read as if the requester
 		// withdrew it.
-		bg := context.WithoutCancel(ctx)
+		bg, cancel := detached(ctx)
+		defer cancel()
 		_ = s.audit(bg, approvals.Event{
 			ActorID: systemActor.ID, ActorName: systemActor.Name, CorrelationID: correlationID, RequestID: created.ID,
 			TenantID: created.TenantID, CustomerDomain: created.CustomerDomain, TargetObjectID: created.TargetObjectID, TargetUPN: created.TargetUPN,

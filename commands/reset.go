@@ -62,6 +62,13 @@ func (s *Service) resetWithoutApproval(ctx context.Context, log *slog.Logger, po
 	out := s.setAndDeliver(ctx, log, pol, a.ID, c, t.user)
 	result := base
 	switch {
+	case out.err != nil && classifyResetFailure(out.err) == maybeApplied:
+		log.Error("reset not confirmed; outcome unknown", "err", out.err)
+		s.metrics.Reset("unknown")
+		result.Outcome, result.Detail = approvals.OutcomeResetUnknown, "outcome unknown: "+partnerDetail(out.err)
+		s.recordOutcome(ctx, result)
+		return Reply{Text: fmt.Sprintf(":warning: Partner Center did not confirm the reset of %s: %s The password may or may not have been changed, and no new password was shown to anyone. Run the command again to set a new one.",
+			Escape(t.user.UserPrincipalName, 120), partnerProblem(ctx, out.err))}
 	case out.err != nil:
 		log.Error("reset failed", "err", out.err)
 		s.metrics.Reset("failed")
@@ -88,7 +95,9 @@ func lostPasswordText(u partner.User) string {
 }
 
 func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, userID string, u partner.User) {
-	if err := s.msg.Notify(context.WithoutCancel(ctx), userID, Notice{Text: lostPasswordText(u)}); err != nil {
+	nctx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.msg.Notify(nctx, userID, Notice{Text: lostPasswordText(u)}); err != nil {
 		log.Error("notice failed", "err", err)
 	}
 }
@@ -98,7 +107,9 @@ func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, user
 // the trail catches up as soon as the store allows (guarantee 2 covers the
 // intent; this covers the result).
 func (s *Service) recordOutcome(ctx context.Context, e approvals.Event) {
-	if err := s.audit(context.WithoutCancel(ctx), e); err == nil {
+	actx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.audit(actx, e); err == nil {
 		return
 	}
 	s.late(LateWrite{CorrelationID: e.CorrelationID, Event: &e})

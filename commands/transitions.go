@@ -9,6 +9,18 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 )
 
+// mustFinishWithin bounds work that must happen even though the Slack request
+// that started it is over or cancelled (recording an outcome, updating a card):
+// detached from cancellation, but never able to hang a worker forever on a
+// stuck database or Slack. What a store write cannot finish in time is spooled.
+const mustFinishWithin = 20 * time.Second
+
+// detached returns a context that ignores ctx's cancellation, keeps its values
+// (the correlation ID), and ends after mustFinishWithin.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), mustFinishWithin)
+}
+
 // transitionFailed turns a store error from a state transition into the answer
 // for the person who clicked. handled is false when err is nil.
 func (s *Service) transitionFailed(ctx context.Context, log *slog.Logger, err error) (Reply, bool) {
@@ -54,7 +66,9 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, r approvals.Requ
 	if state == approvals.StateFailed {
 		outcome = approvals.OutcomeResetFailed
 	}
-	finished, err := s.store.FinishReset(context.WithoutCancel(ctx), r.ID, state, detail)
+	fctx, cancel := detached(ctx)
+	finished, err := s.store.FinishReset(fctx, r.ID, state, detail)
+	cancel()
 	if err == nil {
 		s.announceRequest(finished, outcome, a, correlationID)
 		return finished.FinishedAt
@@ -71,14 +85,18 @@ func (s *Service) updateCard(ctx context.Context, log *slog.Logger, r approvals.
 		return
 	}
 	ref := MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}
-	if err := s.msg.UpdateApproval(context.WithoutCancel(ctx), ref, cardFor(r, status, false)); err != nil {
+	uctx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.msg.UpdateApproval(uctx, ref, cardFor(r, status, false)); err != nil {
 		log.Error("approval card update failed", "err", err)
 	}
 }
 
 // notify DMs a notice; a failure is logged, never fatal: the state is already saved.
 func (s *Service) notify(ctx context.Context, log *slog.Logger, userID string, n Notice) {
-	if err := s.msg.Notify(context.WithoutCancel(ctx), userID, n); err != nil {
+	nctx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.msg.Notify(nctx, userID, n); err != nil {
 		log.Error("notice failed", "to", userID, "err", err)
 	}
 }
