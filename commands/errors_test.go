@@ -132,26 +132,28 @@ func TestPartnerProblem_NeverEchoesMarkup(t *testing.T) {
 	}
 }
 
-func TestTransient(t *testing.T) {
+func TestClassifyResetFailure(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want bool
+		want resetFailure
 	}{
-		{"throttled", &partner.Error{Kind: partner.KindThrottled}, true},
-		{"unavailable", &partner.Error{Kind: partner.KindUnavailable}, true},
-		{"wrapped unavailable", fmt.Errorf("x: %w", &partner.Error{Kind: partner.KindUnavailable}), true},
-		{"deadline", context.DeadlineExceeded, true},
-		{"rejected", &partner.Error{Kind: partner.KindRejected}, false},
-		{"forbidden", &partner.Error{Kind: partner.KindForbidden}, false},
-		{"not found", &partner.Error{Kind: partner.KindNotFound}, false},
-		{"unauthorised", &partner.Error{Kind: partner.KindUnauthorised}, false},
-		{"password generation", errors.New("generate password: entropy"), false},
+		{"throttled: nothing changed", &partner.Error{Kind: partner.KindThrottled}, notApplied},
+		{"credentials refused: nothing changed", &partner.Error{Kind: partner.KindUnauthorised}, notApplied},
+		{"no password generated: nothing changed", fmt.Errorf("%w: entropy", errGeneratePassword), notApplied},
+		{"unavailable after retries: may have applied", &partner.Error{Kind: partner.KindUnavailable}, maybeApplied},
+		{"wrapped unavailable", fmt.Errorf("x: %w", &partner.Error{Kind: partner.KindUnavailable}), maybeApplied},
+		{"deadline: may have applied", context.DeadlineExceeded, maybeApplied},
+		{"cancelled: may have applied", context.Canceled, maybeApplied},
+		{"unforeseen error: may have applied", errors.New("boom"), maybeApplied},
+		{"rejected: refused", &partner.Error{Kind: partner.KindRejected}, refused},
+		{"forbidden: refused", &partner.Error{Kind: partner.KindForbidden}, refused},
+		{"not found: refused", &partner.Error{Kind: partner.KindNotFound}, refused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := transient(tt.err); got != tt.want {
-				t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
+			if got := classifyResetFailure(tt.err); got != tt.want {
+				t.Errorf("classifyResetFailure(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
 	}

@@ -359,6 +359,7 @@ type harness struct {
 	msg    *fakeMessenger
 	groups *fakeGroups
 	store  *approvals.Store
+	dsn    string // the SQLite file behind store, for tests that make it fail
 	clock  *clock
 	logs   *syncBuffer
 	policy Policy
@@ -408,7 +409,8 @@ func newHarness(t *testing.T, approval bool) *harness {
 		},
 	}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store, err := approvals.Open(context.Background(), dbtest.SQLite(t), approvals.Options{Now: h.clock.Now, Logger: logger})
+	h.dsn = dbtest.SQLite(t)
+	store, err := approvals.Open(context.Background(), h.dsn, approvals.Options{Now: h.clock.Now, Logger: logger})
 	if err != nil {
 		t.Fatalf("approvals.Open: %v", err)
 	}
