@@ -358,13 +358,31 @@ func TestE2E_DatabaseNeverHoldsThePassword(t *testing.T) {
 	card := h.request(alice, "contoso.onmicrosoft.com "+plainUPN+" INC-1")
 	h.click(bob, card, actApprove)
 	h.click(alice, h.dmWithButton(alice, actReset), actReset)
-	pw := h.lastResetPassword()
-	if pw == "" {
-		t.Fatal("no reset")
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The same database, now without sign-off.
+	if err := os.WriteFile(h.env["LOCKSMITH_CONFIG"], []byte(fmt.Sprintf(policyTemplate, false)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	if r := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN+" INC-2"); !strings.Contains(r, "was reset") {
+		t.Fatalf("reset without sign-off: %q", r)
 	}
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
+	resets := h.pc.Resets()
+	if len(resets) != 2 {
+		t.Fatalf("%d resets, want 2 (one per flow)", len(resets))
+	}
+	for _, r := range resets {
+		assertFilesLack(t, h, dsn, r.Password)
+	}
+}
+
+func assertFilesLack(t *testing.T, h *harness, dsn, pw string) {
+	t.Helper()
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		raw, err := os.ReadFile(dsn + suffix)
 		if err != nil {

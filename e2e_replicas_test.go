@@ -64,39 +64,51 @@ func TestProcess_TwoReplicas(t *testing.T) {
 	}
 	h.assertPasswordOnlyInEphemeral(alice, h.lastResetPassword())
 
-	// Simultaneous clicks, delivered to the two replicas.
-	const trials = 10
+	// Simultaneous clicks, one delivered to each replica: 50 trials each of
+	// Approve vs Approve, Approve vs Deny, and Reset vs Reset.
+	const trials = 50
+	both := func(a, b func() (string, string)) (envs, replies [2]string) {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for j, f := range []func() (string, string){a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				envs[j], replies[j] = f()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if conn(envs[0]) == conn(envs[1]) {
+			t.Fatalf("both clicks reached connection %d; want one per replica", conn(envs[0]))
+		}
+		return envs, replies
+	}
 	for i := 0; i < trials; i++ {
 		card := h.request(alice, "contoso.onmicrosoft.com "+helpdeskUPN)
-		var wg sync.WaitGroup
-		replies := make([]string, 2)
-		envs := make([]string, 2)
-		for j, user := range []string{bob, grace} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				envs[j], replies[j] = clickOn(user, card, actApprove)
-			}()
-		}
-		wg.Wait()
+		_, replies := both(
+			func() (string, string) { return clickOn(bob, card, actApprove) },
+			func() (string, string) { return clickOn(grace, card, actApprove) })
 		if strings.Count(replies[0]+replies[1], "Approved.") != 1 {
-			t.Fatalf("trial %d: replies %q", i, replies)
+			t.Fatalf("approve vs approve, trial %d: replies %q", i, replies)
 		}
+
 		resetDM := h.dmWithButton(alice, actReset)
 		before := h.patches()
-		for j := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				envs[j], replies[j] = clickOn(alice, resetDM, actReset)
-			}()
+		_, replies = both(
+			func() (string, string) { return clickOn(alice, resetDM, actReset) },
+			func() (string, string) { return clickOn(alice, resetDM, actReset) })
+		if got := h.patches() - before; got != 1 || strings.Count(replies[0]+replies[1], "Done.") != 1 {
+			t.Fatalf("reset vs reset, trial %d: %d PATCH calls (want 1), replies %q", i, got, replies)
 		}
-		wg.Wait()
-		if got := h.patches() - before; got != 1 {
-			t.Fatalf("trial %d: %d PATCH calls from two reset clicks, want 1 (%q)", i, got, replies)
-		}
-		if conn(envs[0]) == conn(envs[1]) {
-			t.Logf("trial %d: both reset clicks reached connection %d", i, conn(envs[0]))
+
+		card = h.request(alice, "contoso.onmicrosoft.com "+helpdeskUPN)
+		_, replies = both(
+			func() (string, string) { return clickOn(bob, card, actApprove) },
+			func() (string, string) { return clickOn(grace, card, actDeny) })
+		if approved, denied := strings.Contains(replies[0], "Approved."), strings.Contains(replies[1], "Denied."); approved == denied {
+			t.Fatalf("approve vs deny, trial %d: replies %q", i, replies)
 		}
 	}
 	if u := h.slack.Unexpected(); len(u) > 0 {

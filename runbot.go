@@ -155,12 +155,6 @@ func (a *app) serve(ctx context.Context) error {
 	srv := &http.Server{Handler: newOpsHandler(ready.check, a.metrics.handler()), ReadHeaderTimeout: 5 * time.Second}
 	a.log.Info("locksmith starting", "listen", ln.Addr().String(), "database", a.store.Dialect(), "approval_required", a.cfg.Policy.ApprovalRequired)
 
-	if err := a.pc.CheckAuth(ctx); err != nil {
-		// Not fatal: the operator may be fixing it, and Slack users get a clear
-		// "credentials are not working" reply meanwhile. /readyz reports it.
-		a.log.Error("Partner Center authentication failed; run `locksmith check`", "err", err)
-	}
-
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -179,6 +173,16 @@ func (a *app) serve(ctx context.Context) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return a.bot.Run(gctx, a.svc) })
+	g.Go(func() error {
+		// Checked in the background so a slow or failing Entra does not hold up
+		// the socket or /healthz. Not fatal: the operator may be fixing it, Slack
+		// users get a clear "credentials are not working" reply meanwhile, and
+		// /readyz reports it.
+		if err := a.pc.CheckAuth(gctx); err != nil && gctx.Err() == nil {
+			a.log.Error("Partner Center authentication failed; run `locksmith check`", "err", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		// Record outcomes a previous run could not write before the first sweep,
 		// so a reset that happened is not reconciled as "outcome unknown".
