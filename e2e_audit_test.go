@@ -124,7 +124,7 @@ func TestAudit_NoApprovalFlowRows(t *testing.T) {
 // injecting a failure) would.
 func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // way a full disk or a broken database would.
 func (h *harness) exec(query string) {
 	h.t.Helper()
-	db, err := sql.Open("sqlite", h.dsn)
+	db, err := sql.Open("sqlite", "file:"+h.dsn+"?_busy_timeout=10000")
 	if err != nil {
 		h.t.Fatal(err)
 	}
