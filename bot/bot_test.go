@@ -554,3 +554,38 @@ func TestRun_FatalAuthErrorEndsRun(t *testing.T) {
 		t.Error("fatal error reported as a cancellation")
 	}
 }
+
+// Work still queued at the drain deadline is dropped, and its user, who saw
+// only "Looking up…", is told that nothing was done.
+func TestRun_DroppedWorkIsAnswered(t *testing.T) {
+	started := make(chan struct{})
+	var once sync.Once
+	wf := &fakeWorkflow{slash: func(ctx context.Context, in commands.Invocation) commands.Reply {
+		once.Do(func() { close(started) })
+		<-ctx.Done()
+		return commands.Reply{}
+	}}
+	h := start(t, wf, func(c *Config) { c.Workers = 1; c.DrainTimeout = 100 * time.Millisecond })
+	for range 2 {
+		env, err := h.fake.SlashCommand(h.ctx, alice, helpdesk, command, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.fake.WaitAck(h.ctx, env); err != nil { // acked, so queued
+			t.Fatal(err)
+		}
+	}
+	<-started
+	if err := h.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	n := 0
+	for _, c := range h.fake.Calls() {
+		if c.Method == "response_url" && strings.Contains(string(c.JSON), "restarting") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d restart notices, want 1 (for the job that never started)", n)
+	}
+}

@@ -21,7 +21,12 @@ import (
 const (
 	lookingUpText = "⏳ Looking up…"
 	busyText      = "locksmith is busy, try again in a minute."
+	// restartingText answers work dropped at shutdown: nothing was started.
+	restartingText = "locksmith is restarting and did not get to this; nothing was done. Try again in a minute."
 )
+
+// dropNoticeWithin bounds telling the users of dropped work, all together.
+const dropNoticeWithin = 3 * time.Second
 
 // ackTimeout bounds handing an ack to slack-go's writer queue. slack-go's own
 // Ack waits forever (context.TODO) when no connection is up and its 20-slot
@@ -297,10 +302,21 @@ func (b *Bot) replyBusy(rs *runState, j job) {
 
 // work runs queued jobs until the queue is closed. Jobs still queued after the
 // drain deadline are dropped (and logged): their context is already cancelled.
+// Their users, who saw only "Looking up…", are told nothing was done, within
+// one short shared deadline so a long queue cannot hold up the exit.
 func (b *Bot) work(ctx context.Context, wf commands.Workflow, queue <-chan job) {
+	var dropCtx context.Context
 	for j := range queue {
 		if ctx.Err() != nil {
 			j.log.Warn("dropped at shutdown: drain deadline passed")
+			if dropCtx == nil {
+				var cancel context.CancelFunc
+				dropCtx, cancel = context.WithTimeout(context.Background(), dropNoticeWithin)
+				defer cancel()
+			}
+			if err := b.reply(dropCtx, j, commands.Reply{Text: restartingText}); err != nil {
+				j.log.Warn("restart notice not delivered", "error", err)
+			}
 			continue
 		}
 		b.runJob(ctx, wf, j)
