@@ -57,26 +57,47 @@ func (g Grant) covers(c partner.Customer) bool {
 // strongest role they hold for it. Group lookups that fail make the whole check
 // fail: a permission check that cannot be completed refuses (fail closed).
 func (s *Service) accessFor(ctx context.Context, grants []Grant, userID string, customer *partner.Customer) (access, error) {
-	var a access
+	held, err := s.grantsNaming(ctx, grants, userID)
+	if err != nil {
+		return access{}, err
+	}
+	a := access{any: len(held) > 0}
+	if customer != nil {
+		a.best = bestRole(held, *customer)
+	}
+	return a, nil
+}
+
+// grantsNaming returns the grants that name userID, directly or through a
+// Slack user group.
+func (s *Service) grantsNaming(ctx context.Context, grants []Grant, userID string) ([]Grant, error) {
+	var held []Grant
 	for _, g := range grants {
 		member, err := s.grantNames(ctx, g, userID)
 		if err != nil {
-			return access{}, err
+			return nil, err
 		}
-		if !member {
-			continue
+		if member {
+			held = append(held, g)
 		}
-		a.any = true
-		if customer == nil || !g.covers(*customer) {
+	}
+	return held, nil
+}
+
+// bestRole is the strongest role the held grants give for customer, "" for none.
+func bestRole(held []Grant, c partner.Customer) partner.Role {
+	var best partner.Role
+	for _, g := range held {
+		if !g.covers(c) {
 			continue
 		}
 		for _, r := range g.Roles {
-			if roleRank(r) > roleRank(a.best) {
-				a.best = r
+			if roleRank(r) > roleRank(best) {
+				best = r
 			}
 		}
 	}
-	return a, nil
+	return best
 }
 
 func (s *Service) grantNames(ctx context.Context, g Grant, userID string) (bool, error) {

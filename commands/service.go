@@ -196,12 +196,14 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 
 	// No grant at all: refuse before any Partner Center call, so people without a
 	// grant cannot even probe which customers and users exist.
-	acc, err := s.accessFor(ctx, pol.Grants, in.UserID, nil)
+	// The grants naming the requester are worked out once (user-group lookups
+	// included) and then matched against the customer once it is resolved.
+	held, err := s.grantsNaming(ctx, pol.Grants, in.UserID)
 	if err != nil {
 		log.Error("grant check failed", "err", err)
 		return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again shortly."}
 	}
-	if !acc.any {
+	if len(held) == 0 {
 		s.refuse(ctx, actor, in.CorrelationID, nil, nil, "no grant")
 		return Reply{Text: "You are not permitted to reset passwords with locksmith: no grant in its configuration names you or one of your Slack user groups. Ask your locksmith operator."}
 	}
@@ -211,11 +213,7 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		s.refuse(ctx, actor, in.CorrelationID, nil, nil, "customer not resolved: "+parsed.Customer.Value)
 		return Reply{Text: reply}
 	}
-	acc, err = s.accessFor(ctx, pol.Grants, in.UserID, &customer)
-	if err != nil {
-		log.Error("grant check failed", "err", err)
-		return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again shortly."}
-	}
+	acc := access{any: true, best: bestRole(held, customer)}
 	if acc.best == "" {
 		s.refuse(ctx, actor, in.CorrelationID, &customer, nil, "no grant for this customer")
 		return Reply{Text: fmt.Sprintf("You have no locksmith grant for *%s* (`%s`). Nothing was done.", Escape(customer.Name, 100), Escape(customer.Domain, 100))}

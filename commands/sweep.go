@@ -62,7 +62,10 @@ func (s *Service) reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("find interrupted resets: %w", err)
 	}
-	spooled := s.spooledFinishes()
+	if len(stale) == 0 {
+		return nil
+	}
+	spooled := s.spooledFinishes() // read only when something looks stale
 	for _, r := range stale {
 		if spooled[r.ID] {
 			// This process knows the outcome and is waiting for the store to take
