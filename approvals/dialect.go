@@ -1,6 +1,7 @@
 package approvals
 
 import (
+	"database/sql"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -41,6 +42,22 @@ func (d dialect) q(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// txOptions is how every write transaction begins. On PostgreSQL it pins READ
+// COMMITTED, whatever default_transaction_isolation the database or role sets:
+// the store serialises writers itself (the audit advisory lock, conditional
+// updates), and relies on each statement seeing what committed before it ran.
+// Under REPEATABLE READ or SERIALIZABLE the snapshot is taken before the
+// advisory lock is granted, so an append would read a stale chain head and
+// collide on seq, and a losing conditional update would fail with a
+// serialization error instead of matching no row. SQLite transactions are
+// always serializable, and the write lock is taken at BEGIN IMMEDIATE.
+func (d dialect) txOptions() *sql.TxOptions {
+	if d.postgres() {
+		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return nil
 }
 
 // sqliteTimeLayout is fixed-width, so text comparison in SQL (expires_at <= ?)

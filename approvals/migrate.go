@@ -110,7 +110,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, s.d.txOptions())
 	if err != nil {
 		return fmt.Errorf("approvals: migration %s: %w", m.version, err)
 	}

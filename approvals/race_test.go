@@ -196,3 +196,101 @@ func TestStore_ExpireDue_TwoReplicas(t *testing.T) {
 		wantVerified(t, s1)
 	})
 }
+
+// strictIsolations are defaults an operator may set on the database or role
+// (ALTER DATABASE … SET default_transaction_isolation). The store must not
+// depend on the server default: it pins the isolation its transactions rely on.
+var strictIsolations = []string{"repeatable read", "serializable"}
+
+// TestStore_Append_ConcurrentUnderStrictIsolation: 60 appends at once, from
+// two replicas, on a database whose default isolation is stricter than READ
+// COMMITTED, all succeed and build one chain.
+func TestStore_Append_ConcurrentUnderStrictIsolation(t *testing.T) {
+	for _, level := range strictIsolations {
+		t.Run(level, func(t *testing.T) {
+			dsn := dbtest.Postgres(t, dbtest.DefaultIsolation(level))
+			c := newClock()
+			stores := []*Store{openStore(t, dsn, c), openStore(t, dsn, c)}
+			const n = 60
+			start := make(chan struct{})
+			errs := make(chan error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, err := stores[i%2].Append(context.Background(), standalone(i))
+					errs <- err
+				}()
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			failed := 0
+			for err := range errs {
+				if err != nil {
+					if failed == 0 {
+						t.Errorf("Append: %v", err)
+					}
+					failed++
+				}
+			}
+			if failed > 0 {
+				t.Fatalf("%d of %d concurrent appends failed", failed, n)
+			}
+			if rep := wantVerified(t, stores[0]); rep.Rows != n {
+				t.Errorf("Verify = %+v, want %d rows", rep, n)
+			}
+		})
+	}
+}
+
+// TestStore_RacesUnderStrictIsolation runs the state-machine races on a
+// database with a stricter default isolation: still exactly one winner, the
+// loser a conflict (not a serialization failure), one audit row.
+func TestStore_RacesUnderStrictIsolation(t *testing.T) {
+	for _, level := range strictIsolations {
+		t.Run(level, func(t *testing.T) {
+			dsn := dbtest.Postgres(t, dbtest.DefaultIsolation(level))
+			c := newClock()
+			s1, s2 := openStore(t, dsn, c), openStore(t, dsn, c)
+			for _, rc := range raceCases {
+				t.Run(rc.name, func(t *testing.T) {
+					for trial := range raceTrials / 5 {
+						r := rc.setup(t, s1, c)
+						errA, errB := race(
+							func() error { return rc.a(s1, c, r.ID) },
+							func() error { return rc.b(s2, c, r.ID) },
+						)
+						if err := checkOneWinner(errA, errB, rc.loserAllowed); err != nil {
+							t.Fatalf("trial %d: %v", trial, err)
+						}
+					}
+				})
+			}
+			t.Run("SetApprovalMessage and SaveSecret while transitions run", func(t *testing.T) {
+				ctx := context.Background()
+				for trial := range 10 {
+					r := mustCreate(t, s1, c)
+					errA, errB := race(
+						func() error { return s1.SetApprovalMessage(ctx, r.ID, "C1", fmt.Sprintf("1.%d", trial)) },
+						func() error { _, err := s2.Approve(ctx, r.ID, bob, "bob", c.Now().Add(time.Hour)); return err },
+					)
+					if errA != nil || errB != nil {
+						t.Fatalf("trial %d: SetApprovalMessage %v, Approve %v", trial, errA, errB)
+					}
+					at := t0.Add(time.Duration(trial) * time.Second)
+					errA, errB = race(
+						func() error { return s1.SaveSecret(ctx, "refresh", []byte("sealed-a"), at) },
+						func() error { return s2.SaveSecret(ctx, "refresh", []byte("sealed-b"), at) },
+					)
+					if errA != nil || errB != nil {
+						t.Fatalf("trial %d: concurrent SaveSecret: %v, %v", trial, errA, errB)
+					}
+				}
+			})
+			wantVerified(t, s1)
+		})
+	}
+}

@@ -114,8 +114,8 @@ func getRequest(ctx context.Context, q querier, d dialect, id string) (Request, 
 // SetApprovalMessage records where the approval message was posted, so later
 // decisions can update it in place. It is not a transition and is not audited.
 func (s *Store) SetApprovalMessage(ctx context.Context, id, channel, ts string) error {
-	res, err := s.db.ExecContext(ctx, s.d.q(`UPDATE requests
-		SET approval_channel = ?, approval_ts = ?, version = version + 1 WHERE id = ?`), channel, ts, id)
+	res, err := s.exec(ctx, `UPDATE requests
+		SET approval_channel = ?, approval_ts = ?, version = version + 1 WHERE id = ?`, channel, ts, id)
 	if err != nil {
 		return fmt.Errorf("approvals: set approval message of %s: %w", id, err)
 	}

@@ -17,11 +17,11 @@ func (s *Store) SaveSecret(ctx context.Context, name string, sealed []byte, issu
 	if name == "" || len(sealed) == 0 || issuedAt.IsZero() {
 		return errors.New("approvals: save secret: name, sealed value and issue time are required")
 	}
-	_, err := s.db.ExecContext(ctx, s.d.q(`INSERT INTO secrets (name, sealed, issued_at, updated_at)
+	_, err := s.exec(ctx, `INSERT INTO secrets (name, sealed, issued_at, updated_at)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, issued_at = excluded.issued_at,
 			updated_at = excluded.updated_at
-		WHERE secrets.issued_at <= excluded.issued_at`),
+		WHERE secrets.issued_at <= excluded.issued_at`,
 		name, sealed, s.d.t(issuedAt), s.d.t(s.clock()))
 	if err != nil {
 		// The error names the secret, never its contents.

@@ -119,6 +119,27 @@ func (s *Store) clock() time.Time { return normTime(s.now()) }
 // (each reads the last row and inserts the next under the lock).
 const auditLockKey int64 = 0x6c6b736d61756474 // "lksmaudt"
 
+// exec runs one write statement outside writeTx, in its own transaction at
+// the isolation the store relies on (see dialect.txOptions): a bare statement
+// would run at the server's default, and under REPEATABLE READ or SERIALIZABLE
+// an UPDATE racing a transition fails with a serialization error instead of
+// waiting and applying to the row as it then is.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx, err := s.db.BeginTx(ctx, s.d.txOptions())
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	res, err := tx.ExecContext(ctx, s.d.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return res, nil
+}
+
 // writeTx runs fn in a transaction that may append to the audit trail, and
 // commits it if fn returns nil. On PostgreSQL the transaction first takes the
 // audit advisory lock; on SQLite it begins IMMEDIATE (see sqliteParams), which
@@ -134,7 +155,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			return ctx.Err()
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, s.d.txOptions())
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

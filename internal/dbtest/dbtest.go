@@ -43,12 +43,33 @@ func SQLite(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "locksmith.db")
 }
 
+// Option adjusts a PostgreSQL test database right after it is created.
+type Option func(*settings)
+
+type settings struct {
+	isolation string
+}
+
+// isolationLevels are the values PostgreSQL accepts for
+// default_transaction_isolation.
+var isolationLevels = map[string]bool{
+	"read uncommitted": true, "read committed": true, "repeatable read": true, "serializable": true,
+}
+
+// DefaultIsolation makes level ("repeatable read", "serializable", …) the
+// database's default transaction isolation (ALTER DATABASE … SET
+// default_transaction_isolation), as an operator may have set it on their
+// database or role. Code that relies on READ COMMITTED must say so itself.
+func DefaultIsolation(level string) Option {
+	return func(s *settings) { s.isolation = level }
+}
+
 // Postgres creates an empty database named locksmith_test_<random> on the
 // server named by LOCKSMITH_TEST_POSTGRES_URL and returns its URL. The database
 // is dropped WITH (FORCE) when the test ends, so connections a failed test
 // leaked do not keep it alive. Without the variable the test is skipped with a
 // reason.
-func Postgres(t testing.TB) string {
+func Postgres(t testing.TB, opts ...Option) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgresURL)
 	if base == "" {
@@ -57,6 +78,13 @@ func Postgres(t testing.TB) string {
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("dbtest: %s is not a URL: %v", EnvPostgresURL, err)
+	}
+	var set settings
+	for _, o := range opts {
+		o(&set)
+	}
+	if set.isolation != "" && !isolationLevels[set.isolation] {
+		t.Fatalf("dbtest: %q is not a PostgreSQL isolation level", set.isolation)
 	}
 	name := "locksmith_test_" + randomHex(8)
 
@@ -69,6 +97,12 @@ func Postgres(t testing.TB) string {
 	defer admin.Close()
 	if err := createDatabase(ctx, admin, name); err != nil {
 		t.Fatalf("dbtest: create database %s on %s: %v", name, redact(u), err)
+	}
+	if set.isolation != "" {
+		// Checked against isolationLevels above; utility statements take no parameters.
+		if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET default_transaction_isolation = '"+set.isolation+"'"); err != nil {
+			t.Fatalf("dbtest: set default isolation of %s: %v", name, err)
+		}
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -114,10 +148,10 @@ func createDatabase(ctx context.Context, admin *sql.DB, name string) error {
 // ForEach runs body once per backend, as subtests "sqlite" and "postgres",
 // each with a fresh database. The postgres subtest skips (with the reason)
 // when LOCKSMITH_TEST_POSTGRES_URL is unset.
-func ForEach(t *testing.T, body func(t *testing.T, dsn string)) {
+func ForEach(t *testing.T, body func(t *testing.T, dsn string), opts ...Option) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { body(t, SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { body(t, Postgres(t)) })
+	t.Run("postgres", func(t *testing.T) { body(t, Postgres(t, opts...)) })
 }
 
 func randomHex(n int) string {

@@ -75,3 +75,22 @@ func TestForEach_RunsBothBackends(t *testing.T) {
 		t.Errorf("ForEach ran %v, want %d subtests", ran, want)
 	}
 }
+
+func TestPostgres_DefaultIsolation(t *testing.T) {
+	for _, level := range []string{"repeatable read", "serializable"} {
+		t.Run(level, func(t *testing.T) {
+			db, err := sql.Open("pgx", Postgres(t, DefaultIsolation(level)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var got string
+			if err := db.QueryRow("SHOW transaction_isolation").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != level {
+				t.Errorf("a new session's isolation = %q, want %q", got, level)
+			}
+		})
+	}
+}
