@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -210,19 +212,29 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 	if cl.correlationID == "" {
 		cl.correlationID = correlationFor(ctx, c.newID)
 	}
+	// applied remembers that an attempt of a write may have been carried out;
+	// every error returned from here on says so (see Error.MaybeApplied).
+	applied := false
+	fail := func(err error) error {
+		if applied {
+			return markApplied(err)
+		}
+		return err
+	}
 	reauthorised := false
 	for attempt := 1; ; attempt++ {
 		tok, err := c.tokens.token(ctx)
 		if err != nil {
 			// Not retried here: the token source retried what was worth it.
-			return c.tokenFailure(cl, err)
+			return fail(c.tokenFailure(cl, err))
 		}
-		e, retry := c.attempt(ctx, cl, attempt, tok)
+		e, retry, reached := c.attempt(ctx, cl, attempt, tok)
 		if e == nil {
 			return nil
 		}
+		applied = applied || (reached && cl.writes())
 		if err := ctx.Err(); err != nil {
-			return withCause(e, err)
+			return fail(withCause(e, err))
 		}
 		// A 401 may be an access token that died early (revoked, clock skew):
 		// mint a new one and try once more. Not for the MFA code: a new token
@@ -236,26 +248,32 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 			continue
 		}
 		if !retry || attempt >= c.cfg.MaxAttempts {
-			return e
+			return fail(e)
 		}
 		wait := backoff(attempt)
 		if e.Status == http.StatusTooManyRequests && e.RetryAfter > 0 {
 			if e.RetryAfter > maxRetryAfter {
-				return e
+				return fail(e)
 			}
 			wait = e.RetryAfter
 		}
 		if !fitsDeadline(ctx, wait, c.now()) {
-			return e
+			return fail(e)
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "partner call failed; retrying",
 			slog.String("op", cl.op), slog.String("endpoint", cl.endpoint), slog.Int("status", e.Status),
 			slog.String("code", e.Code), slog.Int("attempt", attempt), slog.Duration("wait", wait),
 			slog.String("request_id", cl.requestID), slog.String("correlation_id", cl.correlationID))
 		if err := c.sleep(ctx, wait); err != nil {
-			return withCause(e, err)
+			return fail(withCause(e, err))
 		}
 	}
+}
+
+// writes reports whether the call changes something in Partner Center, so
+// that an attempt that reached it may have been carried out.
+func (cl *call) writes() bool {
+	return cl.method != http.MethodGet && cl.method != http.MethodHead
 }
 
 // tokenFailure reports a failure to obtain an access token as the call's error.
@@ -293,8 +311,12 @@ func correlationFor(ctx context.Context, newID func() string) string {
 }
 
 // attempt makes one HTTP request. retry reports whether another attempt may
-// succeed.
-func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token) (_ *Error, retry bool) {
+// succeed; reached, for a failed attempt, whether Partner Center may have
+// received the whole request and acted on it: it answered with a 5xx (other
+// than 501 and 505, which say the request was not understood), or the
+// connection failed after the request was written. A request that never left
+// (no connection, refused, a certificate that did not verify) did not.
+func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token) (_ *Error, retry, reached bool) {
 	fail := func(kind Kind, status int, err error) *Error {
 		return &Error{Kind: kind, Status: status, Op: cl.op, RequestID: cl.requestID, CorrelationID: cl.correlationID, Err: err}
 	}
@@ -304,9 +326,15 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token
 	if cl.body != nil {
 		body = bytes.NewReader(cl.body)
 	}
+	// wrote is set once the request line and headers are on the wire: from
+	// then on a lost connection may have lost the answer, not the request.
+	var wrote atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	})
 	req, err := http.NewRequestWithContext(actx, cl.method, c.base+cl.path, body)
 	if err != nil {
-		return fail(KindRejected, 0, err), false
+		return fail(KindRejected, 0, err), false, false
 	}
 	req.URL.RawQuery = cl.rawQuery
 	for k, vs := range cl.header {
@@ -326,7 +354,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observe(ctx, cl, n, 0, start)
-		return fail(KindUnavailable, 0, err), retryableTransport(err)
+		return fail(KindUnavailable, 0, err), retryableTransport(err), wrote.Load()
 	}
 	defer resp.Body.Close()
 
@@ -340,19 +368,19 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token
 				c.log.LogAttrs(ctx, slog.LevelDebug, "partner response not drained",
 					slog.String("endpoint", cl.endpoint), slog.String("request_id", cl.requestID))
 			}
-			return nil, false
+			return nil, false, true
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		c.observe(ctx, cl, n, resp.StatusCode, start)
 		if err != nil {
-			return fail(KindUnavailable, resp.StatusCode, err), true
+			return fail(KindUnavailable, resp.StatusCode, err), true, true
 		}
 		if err := json.Unmarshal(bytes.TrimPrefix(data, bom), cl.out); err != nil {
 			e := fail(KindUnavailable, resp.StatusCode, nil)
 			e.Description = "response is not the expected JSON: " + jsonErrorText(err)
-			return e, false
+			return e, false, true
 		}
-		return nil, false
+		return nil, false, true
 	}
 
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -368,7 +396,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token
 	if resp.StatusCode == http.StatusUnauthorized && e.Code == codeMFARequired {
 		e.Description = "the Partner Center token carries no MFA claim: sign in again interactively with MFA and set PARTNER_REFRESH_TOKEN"
 	}
-	return e, retryableStatus(resp.StatusCode)
+	reached = resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented &&
+		resp.StatusCode != http.StatusHTTPVersionNotSupported
+	return e, retryableStatus(resp.StatusCode), reached
 }
 
 // jsonErrorText describes a decode failure without quoting the body.

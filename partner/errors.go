@@ -73,6 +73,13 @@ type Error struct {
 	CorrelationID string // MS-CorrelationId
 	RetryAfter    time.Duration
 	Err           error // the underlying transport or context error, if any
+	// MaybeApplied is set on a write (the reset PATCH) when an attempt may
+	// have reached Partner Center and been carried out: a 5xx, or a
+	// connection lost or timed out after the request was written. It stays set
+	// whatever later attempts answer (a 429, 400, 401, 403 or 404 says nothing
+	// about what an earlier attempt did), so Kind describes the last answer and
+	// MaybeApplied what may already have happened.
+	MaybeApplied bool
 }
 
 func (e *Error) Error() string {
@@ -103,6 +110,9 @@ func (e *Error) Error() string {
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, "; retry after %s", e.RetryAfter)
 	}
+	if e.MaybeApplied {
+		b.WriteString("; an earlier attempt may have been applied")
+	}
 	if e.RequestID != "" || e.CorrelationID != "" {
 		fmt.Fprintf(&b, " [request %s, correlation %s]", e.RequestID, e.CorrelationID)
 	}
@@ -120,6 +130,25 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return KindUnknown
+}
+
+// MaybeApplied reports whether err is a Partner Center write that may have
+// been carried out although it failed (see Error.MaybeApplied).
+func MaybeApplied(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.MaybeApplied
+}
+
+// markApplied returns err with MaybeApplied set when it is an *Error (a copy:
+// errors are values once returned), and err unchanged otherwise.
+func markApplied(err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.MaybeApplied {
+		return err
+	}
+	e2 := *e
+	e2.MaybeApplied = true
+	return &e2
 }
 
 // kindForStatus maps an HTTP status to a Kind (§2.3).

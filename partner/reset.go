@@ -59,9 +59,14 @@ func (c *Client) ResetPassword(ctx context.Context, tenantID, objectID string, p
 	}
 	c.log.LogAttrs(ctx, slog.LevelWarn, "reset route unknown to Partner Center; using PATCH /users/{id}",
 		slog.Int("status", e.Status), slog.String("request_id", e.RequestID), slog.String("correlation_id", corr))
-	return c.do(ctx, &call{op: op + " (users route)", endpoint: "PATCH /v1/customers/{id}/users/{id}",
+	err = c.do(ctx, &call{op: op + " (users route)", endpoint: "PATCH /v1/customers/{id}/users/{id}",
 		method: http.MethodPatch, path: userPath, body: body,
 		secrets: []string{pw.Reveal()}, correlationID: corr})
+	if err != nil && e.MaybeApplied {
+		// What the first route's attempts may have done still stands.
+		return markApplied(err)
+	}
+	return err
 }
 
 // routeUnknown reports whether a failed reset means the /resetpassword route

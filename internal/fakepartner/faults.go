@@ -16,8 +16,12 @@ import (
 //
 // The request is delayed by Delay first (released early if the client gives up or
 // the server closes). Then DropConnection closes the TCP connection without an
-// answer; otherwise a non-zero Status is answered with an error body, and a zero
+// answer, after reading the request but before acting on it; HandleThenDrop acts
+// on it (a reset is applied) and then closes the connection instead of
+// answering, as when a gateway or the network loses a response Partner Center
+// sent. Otherwise a non-zero Status is answered with an error body, and a zero
 // Status lets the request through to normal handling (a pure slow-down).
+// HandleThenDrop applies to Partner Center routes, not the token endpoint.
 type Fault struct {
 	Method, PathContains string
 	Status               int
@@ -32,6 +36,7 @@ type Fault struct {
 	Delay          time.Duration
 	Times          int
 	DropConnection bool
+	HandleThenDrop bool
 }
 
 type faultState struct {
@@ -87,24 +92,26 @@ func (s *Server) takeFault(r *http.Request) (Fault, bool) {
 	return Fault{}, false
 }
 
-// applyFault runs the first matching fault; it reports whether the request has
-// been dealt with (answered, dropped or abandoned).
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, token bool) bool {
+// applyFault runs the first matching fault; done reports whether the request
+// has been dealt with (answered, dropped or abandoned), dropAfter that it is to
+// be handled and its answer then dropped (Fault.HandleThenDrop).
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, token bool) (done, dropAfter bool) {
 	f, ok := s.takeFault(r)
 	if !ok {
-		return false
+		return false, false
 	}
 	if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
-		return true
+		return true, false
+	}
+	if f.HandleThenDrop && !token {
+		return false, true
 	}
 	if f.DropConnection {
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			_ = conn.Close()
-		}
-		return true
+		dropConnection(w)
+		return true, false
 	}
 	if f.Status == 0 {
-		return false
+		return false, false
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
@@ -129,7 +136,14 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, token bool) 
 		}
 		writeFault(w, f.Status, code, desc)
 	}
-	return true
+	return true, false
+}
+
+// dropConnection closes the client's TCP connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 // defaultFault is the usual ApiFault code and description for an HTTP status.

@@ -181,3 +181,26 @@ func waitArrival(t *testing.T, s *Server, sub string) {
 		t.Fatalf("call to %s never arrived: %v", sub, err)
 	}
 }
+
+// HandleThenDrop applies the request and loses the answer: the client sees a
+// broken connection although the reset happened.
+func TestFaultHandleThenDrop(t *testing.T) {
+	s := newFake(t)
+	seedContoso(s, 1)
+	at := accessToken(t, s)
+	s.AddFault(Fault{Method: http.MethodPatch, HandleThenDrop: true, Times: 1})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, s.URL()+"/v1/customers/"+contosoID+"/users/"+userID(0)+"/resetpassword", strings.NewReader(resetBody(goodPassword)))
+	req.Header.Set("Authorization", "Bearer "+at)
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatal("a dropped answer produced a response")
+	}
+	if n := len(s.Resets()); n != 1 {
+		t.Errorf("%d resets applied, want 1: the request was handled before the answer was lost", n)
+	}
+	// The fault was used once: the next call is answered normally.
+	if r := pc(t, s, at, http.MethodPatch, "/v1/customers/"+contosoID+"/users/"+userID(0)+"/resetpassword", resetBody(goodPassword)); r.status != http.StatusOK {
+		t.Errorf("next call answered %d, want 200", r.status)
+	}
+}

@@ -3,6 +3,7 @@ package fakepartner
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 )
@@ -79,9 +80,21 @@ func (s *Server) servePartner(w http.ResponseWriter, r *http.Request, body []byt
 	if !known {
 		s.recordUnexpected(r)
 	}
-	if s.applyFault(rec, r, false) {
+	done, dropAfter := s.applyFault(rec, r, false)
+	switch {
+	case done:
+		return
+	case dropAfter:
+		// Act on the request, then lose the answer on the way back.
+		s.handlePartner(httptest.NewRecorder(), r, body, rt, known)
+		dropConnection(w)
 		return
 	}
+	s.handlePartner(rec, r, body, rt, known)
+}
+
+// handlePartner answers a Partner Center request once faults are dealt with.
+func (s *Server) handlePartner(rec http.ResponseWriter, r *http.Request, body []byte, rt route, known bool) {
 	if !known {
 		writeFault(rec, http.StatusNotFound, 1000, "Not found")
 		return
