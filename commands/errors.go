@@ -76,6 +76,11 @@ const (
 )
 
 func classifyResetFailure(err error) resetFailure {
+	// An earlier attempt may have reached Partner Center: what later attempts
+	// answered (throttled, refused, not found) says nothing about it.
+	if partner.MaybeApplied(err) {
+		return maybeApplied
+	}
 	switch partner.KindOf(err) {
 	case partner.KindThrottled, partner.KindUnauthorised:
 		return notApplied

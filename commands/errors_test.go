@@ -149,6 +149,9 @@ func TestClassifyResetFailure(t *testing.T) {
 		{"rejected: refused", &partner.Error{Kind: partner.KindRejected}, refused},
 		{"forbidden: refused", &partner.Error{Kind: partner.KindForbidden}, refused},
 		{"not found: refused", &partner.Error{Kind: partner.KindNotFound}, refused},
+		{"not found after an attempt that may have applied", &partner.Error{Kind: partner.KindNotFound, MaybeApplied: true}, maybeApplied},
+		{"throttled after an attempt that may have applied", &partner.Error{Kind: partner.KindThrottled, MaybeApplied: true}, maybeApplied},
+		{"credentials refused after an attempt that may have applied", fmt.Errorf("x: %w", &partner.Error{Kind: partner.KindUnauthorised, MaybeApplied: true}), maybeApplied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
