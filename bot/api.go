@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/locksmithbot/locksmith/internal/nofollow"
 )
 
 // Retry policy of call. slack-go retries nothing by default (OptionRetry would
@@ -93,6 +95,7 @@ func apiError(method string, err error) *APIError {
 		rl  *slack.RateLimitedError
 		sc  slack.StatusCodeError
 		ue  *url.Error
+		re  *nofollow.RedirectError
 		out = &APIError{Method: method, Err: err}
 	)
 	switch {
@@ -108,6 +111,10 @@ func apiError(method string, err error) *APIError {
 	case errors.Is(err, context.Canceled):
 		out.Code = "canceled"
 		out.Err = context.Canceled
+	case errors.As(err, &re):
+		// Slack never redirects its Web API; the text names the host only.
+		out.Code = "redirect_refused: " + re.Error()
+		out.Err = re
 	case errors.As(err, &ue):
 		// *url.Error's text starts with the URL; keep only the cause.
 		out.Code = "request_failed: " + ue.Err.Error()

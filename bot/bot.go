@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/internal/nofollow"
 	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
@@ -61,7 +62,8 @@ type Config struct {
 	// GroupCacheTTL is how long usergroups.users.list answers are reused.
 	GroupCacheTTL time.Duration
 	// HTTPClient carries every request (Web API, apps.connections.open,
-	// response_url). Default: a client with a 30 s overall timeout.
+	// response_url). Default: a client with a 30 s overall timeout. Either way it
+	// is used through nofollow.Client: a redirect is an error, never followed.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	// ObserveAck, when set, is called with the time from reading an envelope to
@@ -130,6 +132,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
+	// chat.postEphemeral carries the password and every call the bot token: a
+	// redirect is never followed, with the default client or the caller's.
+	cfg.HTTPClient = nofollow.Client(cfg.HTTPClient)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -306,6 +306,11 @@ func (ts *tokenSource) postOnce(ctx context.Context, rt secret.Token, attempt in
 			slog.Int("attempt", attempt), slog.Duration("elapsed", elapsed), slog.String("correlation_id", CorrelationID(ctx)))
 	}
 	resp, err := c.http.Do(req)
+	if re := redirectOf(err); re != nil {
+		observe(re.Status)
+		return nil, &Error{Kind: KindUnauthorised, Op: op, Status: re.Status, Code: "redirect", Err: re,
+			Description: "the token endpoint answered with a redirect, which locksmith never follows: check AZURE_AUTHORITY_HOST and PARTNER_TENANT_ID"}, false
+	}
 	if err != nil {
 		observe(0)
 		return nil, &Error{Kind: KindUnavailable, Op: op, Err: scrubError(err, secrets)}, retryableTransport(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
 
+	"github.com/locksmithbot/locksmith/internal/nofollow"
 	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
@@ -50,7 +51,7 @@ type Config struct {
 	ClientSecret   secret.Token
 	RefreshToken   secret.Token  // PARTNER_REFRESH_TOKEN; a token in Tokens (Load) takes precedence
 	Tokens         TokenStore    // where rotated refresh tokens are kept; nil → in memory
-	HTTPClient     *http.Client  // nil → a client with transport timeouts
+	HTTPClient     *http.Client  // nil → a client with transport timeouts; redirects are never followed either way
 	Logger         *slog.Logger  // nil → discard
 	MaxAttempts    int           // attempts per logical call, default 4
 	AttemptTimeout time.Duration // per attempt, default 20 s
@@ -140,6 +141,9 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	}
+	// The PATCH body holds the password and the token form the refresh token
+	// and client secret: whatever client is used, a redirect is never followed.
+	c.http = nofollow.Client(c.http)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -352,6 +356,12 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token
 
 	start := c.now()
 	resp, err := c.http.Do(req)
+	if re := redirectOf(err); re != nil {
+		c.observe(ctx, cl, n, re.Status, start)
+		e := fail(KindRejected, re.Status, re)
+		e.Description = "Partner Center answered with a redirect, which locksmith never follows: check PARTNER_CENTER_URL"
+		return e, false, false
+	}
 	if err != nil {
 		c.observe(ctx, cl, n, 0, start)
 		return fail(KindUnavailable, 0, err), retryableTransport(err), wrote.Load()
@@ -399,6 +409,15 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok *oauth2.Token
 	reached = resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented &&
 		resp.StatusCode != http.StatusHTTPVersionNotSupported
 	return e, retryableStatus(resp.StatusCode), reached
+}
+
+// redirectOf returns the redirect an HTTP client from nofollow refused, or nil.
+func redirectOf(err error) *nofollow.RedirectError {
+	var re *nofollow.RedirectError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
 }
 
 // jsonErrorText describes a decode failure without quoting the body.

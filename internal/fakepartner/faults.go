@@ -27,6 +27,9 @@ type Fault struct {
 	Status               int
 	// RetryAfter is the raw Retry-After header value; "" sends none.
 	RetryAfter string
+	// Location, with a 3xx Status, is sent as the Location header: a redirect
+	// (here or from the token endpoint) that a client must not follow.
+	Location string
 	// Code and Description fill the ApiFault body. A nil Code picks the usual one
 	// for Status (401→400 "Access denied", 403→20002, 404→1000, else the status
 	// as a string). A 429 always uses the gateway body, with Description, when set,
@@ -115,6 +118,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, token bool) 
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.Location != "" {
+		w.Header().Set("Location", f.Location)
 	}
 	switch {
 	case token:

@@ -15,6 +15,8 @@ import (
 //     The body is {"ok":false,"error":"ratelimited"} (slack-go ignores it).
 //   - Any other non-200 Status: that status with an HTML body, as Slack's edge sends
 //     (slack.StatusCodeError).
+//   - Status 3xx with Location: a redirect to Location (an HTML body, as an edge
+//     proxy would send); a client must not follow it.
 //   - Delay: the answer is held back this long first (bounded by the request's
 //     context); with no Error or Status, the call then proceeds normally.
 //
@@ -24,6 +26,7 @@ type Failure struct {
 	Error      string
 	Status     int
 	RetryAfter int
+	Location   string
 	Delay      time.Duration
 	Times      int
 }
@@ -99,11 +102,15 @@ func faultReply(f Failure) (reply, bool) {
 		}
 		return r, true
 	case f.Status != 0 && f.Status != http.StatusOK:
-		return reply{
+		r := reply{
 			status:      f.Status,
 			contentType: "text/html; charset=utf-8",
 			body:        []byte("<html><body>" + http.StatusText(f.Status) + "</body></html>"),
-		}, true
+		}
+		if f.Location != "" {
+			r.header = http.Header{"Location": {f.Location}}
+		}
+		return r, true
 	case f.Error != "":
 		return jsonReply(http.StatusOK, map[string]any{"ok": false, "error": f.Error}), true
 	}
