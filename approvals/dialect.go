@@ -60,6 +60,33 @@ func (d dialect) txOptions() *sql.TxOptions {
 	return nil
 }
 
+// dbNow is the database's current time as an SQL expression, in the form
+// dialect.t stores times. Decisions that compare times written by different
+// replicas (is this reset still running somewhere?) use it for both the
+// stamp and the comparison, so that no replica's clock is involved.
+// PostgreSQL: the time the statement began (not now(), which is the start of
+// the transaction, before the audit lock was waited for). SQLite: 'now' to
+// the millisecond, padded to sqliteTimeLayout's six digits so that text
+// comparison with stored times stays chronological.
+func (d dialect) dbNow() string {
+	if d.postgres() {
+		return "statement_timestamp()"
+	}
+	return "strftime('" + sqliteNowFormat + "', 'now')"
+}
+
+// dbNowMinus is dbNow minus age, as an SQL expression with one ? placeholder
+// and the argument for it.
+func (d dialect) dbNowMinus(age time.Duration) (string, any) {
+	if d.postgres() {
+		return "(statement_timestamp() - make_interval(secs => ?))", age.Seconds()
+	}
+	return "strftime('" + sqliteNowFormat + "', 'now', ?)", fmt.Sprintf("%+.6f seconds", -age.Seconds())
+}
+
+// sqliteNowFormat renders SQLite's clock as sqliteTimeLayout: %f is SS.SSS.
+const sqliteNowFormat = "%Y-%m-%dT%H:%M:%f000Z"
+
 // sqliteTimeLayout is fixed-width, so text comparison in SQL (expires_at <= ?)
 // is chronological comparison.
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"

@@ -19,6 +19,9 @@ var (
 	ErrSelfDecision = errors.New("approvals: the requester cannot approve or deny their own request")
 	// ErrNotRequester: only the requester may cancel the request or claim its reset.
 	ErrNotRequester = errors.New("approvals: only the requester can do this")
+	// ErrNotStale: the reset was claimed too recently, by the database's clock,
+	// to be declared interrupted; it may still be running on another replica.
+	ErrNotStale = errors.New("approvals: the reset was claimed too recently to be declared interrupted")
 )
 
 // ConflictError says a transition lost: the request had already moved on (or

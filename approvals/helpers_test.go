@@ -91,6 +91,17 @@ func mustClaim(t testing.TB, s *Store, id string) Request {
 	return r
 }
 
+// backdateClaim moves a claim age into the past by the database's clock, as
+// if the reset had been claimed that long ago: the database's clock cannot be
+// advanced like the injected one.
+func backdateClaim(t testing.TB, s *Store, id string, age time.Duration) {
+	t.Helper()
+	expr, arg := s.d.dbNowMinus(age)
+	if _, err := s.db.ExecContext(context.Background(), s.d.q("UPDATE requests SET claimed_at = "+expr+" WHERE id = ?"), arg, id); err != nil {
+		t.Fatalf("backdate claim: %v", err)
+	}
+}
+
 // requestEvents returns the audit rows about one request, in order.
 func requestEvents(t testing.TB, s *Store, id string) []Event {
 	t.Helper()

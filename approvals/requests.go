@@ -128,11 +128,13 @@ func (s *Store) SetApprovalMessage(ctx context.Context, id, channel, ts string) 
 }
 
 // StaleResetting returns the requests still in resetting that were claimed
-// before claimedBefore: a process stopped (kill -9, a crash) between claiming
-// a reset and recording its outcome. Oldest claim first.
-func (s *Store) StaleResetting(ctx context.Context, claimedBefore time.Time) ([]Request, error) {
-	out, err := s.listRequests(ctx, `WHERE state = ? AND claimed_at < ? ORDER BY claimed_at, id`,
-		string(StateResetting), s.d.t(claimedBefore))
+// more than staleAfter ago by the database's clock (see dialect.dbNow): a
+// process stopped (kill -9, a crash) between claiming a reset and recording
+// its outcome. Oldest claim first.
+func (s *Store) StaleResetting(ctx context.Context, staleAfter time.Duration) ([]Request, error) {
+	cutoff, cutoffArg := s.d.dbNowMinus(staleAfter)
+	out, err := s.listRequests(ctx, `WHERE state = ? AND claimed_at < `+cutoff+` ORDER BY claimed_at, id`,
+		string(StateResetting), cutoffArg)
 	if err != nil {
 		return nil, fmt.Errorf("approvals: stale resetting: %w", err)
 	}

@@ -220,7 +220,7 @@ func TestStore_Restart(t *testing.T) {
 		if !reflect.DeepEqual(got, claimed) {
 			t.Errorf("request after restart differs:\n got %+v\nwant %+v", got, claimed)
 		}
-		if stale, err := s.StaleResetting(ctx, c.Now().Add(time.Second)); err != nil || len(stale) != 1 {
+		if stale, err := s.StaleResetting(ctx, -time.Second); err != nil || len(stale) != 1 {
 			t.Errorf("StaleResetting after restart = %d, %v; want the claimed request", len(stale), err)
 		}
 		if after := wantVerified(t, s); after != before {

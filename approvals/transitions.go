@@ -227,8 +227,10 @@ func (s *Store) ClaimReset(ctx context.Context, id, requesterID, correlationID s
 	now := s.clock()
 	return s.transition(ctx, id, transition{
 		op: "claim reset", from: StateApproved, to: StateResetting, now: now,
-		set:       "claimed_at = ?, reset_correlation_id = ?",
-		setArgs:   []any{s.d.t(now), correlationID},
+		// The database's clock, not this replica's: StaleResetting and
+		// MarkOutcomeUnknown, maybe on another replica, compare with it.
+		set:       "claimed_at = " + s.d.dbNow() + ", reset_correlation_id = ?",
+		setArgs:   []any{correlationID},
 		guard:     "requester_id = ?",
 		guardArgs: []any{requesterID},
 		rule:      onlyRequester(requesterID),
@@ -280,14 +282,20 @@ func (s *Store) ReleaseReset(ctx context.Context, id, detail string) (Request, e
 
 // MarkOutcomeUnknown ends a request left in resetting by a stop (see
 // StaleResetting): resetting → failed with OutcomeUnknownDetail, audited as
-// reset_unknown by locksmith. Conditional like every transition, so a reset
-// that finishes meanwhile wins and this returns a *ConflictError.
-func (s *Store) MarkOutcomeUnknown(ctx context.Context, id string) (Request, error) {
+// reset_unknown by locksmith. Conditional like every transition: only a claim
+// older than staleAfter by the database's clock is marked (ErrNotStale
+// otherwise, so a replica with a fast clock cannot declare a live reset lost),
+// and a reset that finishes meanwhile wins (a *ConflictError).
+func (s *Store) MarkOutcomeUnknown(ctx context.Context, id string, staleAfter time.Duration) (Request, error) {
 	now := s.clock()
+	cutoff, cutoffArg := s.d.dbNowMinus(staleAfter)
 	return s.transition(ctx, id, transition{
 		op: "mark outcome unknown", from: StateResetting, to: StateFailed, now: now,
-		set:     "finished_at = ?, detail = ?",
-		setArgs: []any{s.d.t(now), OutcomeUnknownDetail},
+		set:       "finished_at = ?, detail = ?",
+		setArgs:   []any{s.d.t(now), OutcomeUnknownDetail},
+		guard:     "claimed_at < " + cutoff,
+		guardArgs: []any{cutoffArg},
+		rule:      func(Request) error { return ErrNotStale },
 		event: func(r Request) Event {
 			return requestEvent(r, SystemActor, SystemActor, OutcomeResetUnknown, OutcomeUnknownDetail)
 		},

@@ -281,7 +281,7 @@ func TestStore_ClaimReset(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ClaimReset: %v", err)
 			}
-			if got.State != StateResetting || !got.ClaimedAt.Equal(normTime(c.Now())) || got.ResetCorrelationID != "corr-click" {
+			if got.State != StateResetting || got.ClaimedAt.IsZero() || got.ResetCorrelationID != "corr-click" {
 				t.Errorf("ClaimReset = %+v", got)
 			}
 			es := requestEvents(t, s, r.ID)
@@ -413,18 +413,19 @@ func TestStore_StaleResettingAndMarkOutcomeUnknown(t *testing.T) {
 		c := newClock()
 		s := openStore(t, dsn, c)
 		ctx := context.Background()
+		const staleAfter = 4 * time.Minute
 
 		stale := mustCreate(t, s, c)
 		mustApprove(t, s, c, stale.ID)
 		mustClaim(t, s, stale.ID)
-		c.Advance(5 * time.Minute)
-		cutoff := c.Now()
+		backdateClaim(t, s, stale.ID, staleAfter+time.Second)
 		fresh := mustCreate(t, s, c)
 		mustApprove(t, s, c, fresh.ID)
 		mustClaim(t, s, fresh.ID)
+		backdateClaim(t, s, fresh.ID, staleAfter-10*time.Second)
 		mustCreate(t, s, c) // pending: never stale
 
-		got, err := s.StaleResetting(ctx, cutoff)
+		got, err := s.StaleResetting(ctx, staleAfter)
 		if err != nil {
 			t.Fatalf("StaleResetting: %v", err)
 		}
@@ -432,7 +433,7 @@ func TestStore_StaleResettingAndMarkOutcomeUnknown(t *testing.T) {
 			t.Fatalf("StaleResetting = %d requests, want only the one claimed before the cutoff", len(got))
 		}
 
-		r, err := s.MarkOutcomeUnknown(ctx, stale.ID)
+		r, err := s.MarkOutcomeUnknown(ctx, stale.ID, staleAfter)
 		if err != nil {
 			t.Fatalf("MarkOutcomeUnknown: %v", err)
 		}
@@ -443,17 +444,69 @@ func TestStore_StaleResettingAndMarkOutcomeUnknown(t *testing.T) {
 		if last := es[len(es)-1]; last.Outcome != OutcomeResetUnknown || last.ActorID != SystemActor {
 			t.Errorf("last audit row = %+v, want reset_unknown by locksmith", last)
 		}
-		if got, _ := s.StaleResetting(ctx, cutoff); len(got) != 0 {
+		if got, _ := s.StaleResetting(ctx, staleAfter); len(got) != 0 {
 			t.Errorf("StaleResetting after marking = %d requests, want 0", len(got))
 		}
 
+		t.Run("claimed too recently; not stale", func(t *testing.T) {
+			_, err := s.MarkOutcomeUnknown(ctx, fresh.ID, staleAfter)
+			if !errors.Is(err, ErrNotStale) {
+				t.Fatalf("MarkOutcomeUnknown of a live reset = %v, want ErrNotStale", err)
+			}
+			if r, _ := s.Get(ctx, fresh.ID); r.State != StateResetting {
+				t.Errorf("state = %s, want still resetting", r.State)
+			}
+		})
 		t.Run("reset finished meanwhile; conflict", func(t *testing.T) {
 			if _, err := s.FinishReset(ctx, fresh.ID, StateDone, ""); err != nil {
 				t.Fatalf("FinishReset: %v", err)
 			}
-			_, err := s.MarkOutcomeUnknown(ctx, fresh.ID)
+			_, err := s.MarkOutcomeUnknown(ctx, fresh.ID, 0)
 			wantConflict(t, err, StateDone)
 		})
+	})
+}
+
+// TestStore_StaleResetting_ReplicaClockSkew: whether a reset was interrupted
+// is decided by the database's clock. A replica whose clock runs minutes
+// behind claims a reset; another whose clock runs minutes ahead sweeps: the
+// live reset is not stale, and cannot be marked unknown.
+func TestStore_StaleResetting_ReplicaClockSkew(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		const staleAfter = 4 * time.Minute
+		for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
+			wall := &clock{t: time.Now()}
+			claimer := openStore(t, dsn, &clock{t: wall.Now().Add(-skew)})
+			sweeper := openStore(t, dsn, &clock{t: wall.Now().Add(skew)})
+			r := mustCreate(t, claimer, wall)
+			if _, err := claimer.Approve(ctx, r.ID, bob, "bob", wall.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			claimed, err := claimer.ClaimReset(ctx, r.ID, alice, "corr-skew")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The stamp is the database's time, not the claiming replica's.
+			if d := claimed.ClaimedAt.Sub(time.Now()); d > time.Minute || d < -time.Minute {
+				t.Errorf("skew %v: claimed_at is %v from the database's clock; want the database's time", skew, d)
+			}
+			got, err := sweeper.StaleResetting(ctx, staleAfter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got {
+				if g.ID == r.ID {
+					t.Errorf("skew %v: a reset claimed just now is listed as stale", skew)
+				}
+			}
+			if _, err := sweeper.MarkOutcomeUnknown(ctx, r.ID, staleAfter); !errors.Is(err, ErrNotStale) {
+				t.Errorf("skew %v: MarkOutcomeUnknown of a live reset = %v, want ErrNotStale", skew, err)
+			}
+			if cur, _ := sweeper.Get(ctx, r.ID); cur.State != StateResetting {
+				t.Errorf("skew %v: state = %s, want still resetting", skew, cur.State)
+			}
+		}
 	})
 }
 

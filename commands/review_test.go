@@ -50,7 +50,7 @@ func TestLate_FinishOutlivesReconcile(t *testing.T) {
 	}
 	h.wantState(id, approvals.StateResetting)
 
-	h.clock.Advance(h.svc.staleResetAfter() + time.Minute)
+	h.backdateClaim(id, h.svc.staleResetAfter()+time.Minute)
 	if err := h.svc.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestLate_FinishOutlivesReconcile(t *testing.T) {
 	}
 
 	// Another replica, which cannot see this spool, reconciles it meanwhile.
-	if _, err := h.store.MarkOutcomeUnknown(context.Background(), id); err != nil {
+	if _, err := h.store.MarkOutcomeUnknown(context.Background(), id, h.svc.staleResetAfter()); err != nil {
 		t.Fatal(err)
 	}
 	h.exec(`DROP TRIGGER fail_done`)

@@ -51,14 +51,15 @@ func (s *Service) reportExpired(ctx context.Context, log *slog.Logger, r approva
 // staleResetAfter is how long a request may sit in resetting before locksmith
 // concludes the replica doing it died. It must exceed the longest a reset can
 // legitimately take (the operation timeout plus the delivery grace), or a live
-// reset on another replica would be declared lost.
+// reset on another replica would be declared lost. The store measures it with
+// the database's clock, so replicas' clocks may disagree by any amount.
 func (s *Service) staleResetAfter() time.Duration { return s.opTimeout + 2*time.Minute }
 
 // reconcile closes requests left in resetting by a crash. Whether Partner Center
 // applied the reset is unknown, and the password (if any) is gone, so the
 // requester is told and asked to make a new request: never a silent second reset.
 func (s *Service) reconcile(ctx context.Context) error {
-	stale, err := s.store.StaleResetting(ctx, s.now().Add(-s.staleResetAfter()))
+	stale, err := s.store.StaleResetting(ctx, s.staleResetAfter())
 	if err != nil {
 		return fmt.Errorf("find interrupted resets: %w", err)
 	}
@@ -72,7 +73,7 @@ func (s *Service) reconcile(ctx context.Context) error {
 			// it: not unknown, just late.
 			continue
 		}
-		closed, err := s.store.MarkOutcomeUnknown(ctx, r.ID)
+		closed, err := s.store.MarkOutcomeUnknown(ctx, r.ID, s.staleResetAfter())
 		if err != nil {
 			continue // another replica got there first, or the store is down: next sweep
 		}

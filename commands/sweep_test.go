@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -86,8 +87,17 @@ func TestSweep_ApprovedButUnusedExpires(t *testing.T) {
 	}
 }
 
+// backdateClaim moves a reset's claim age into the past by the database's
+// clock (the one staleness is measured with), as if claimed that long ago.
+func (h *harness) backdateClaim(id string, age time.Duration) {
+	h.t.Helper()
+	h.exec(fmt.Sprintf(`UPDATE requests SET claimed_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%f000Z', 'now', '-%d seconds') WHERE id = '%s'`,
+		int(age.Seconds()), id))
+}
+
 // A reset left in resetting by a crash is closed as failed/unknown once its
-// claim is older than the stale bound (OpTimeout + 2 min), never retried.
+// claim is older than the stale bound (OpTimeout + 2 min) by the database's
+// clock, never retried.
 func TestSweep_StaleResettingMarkedUnknown(t *testing.T) {
 	h := newHarness(t, true)
 	id := h.approved()
@@ -102,14 +112,14 @@ func TestSweep_StaleResettingMarkedUnknown(t *testing.T) {
 		t.Fatalf("stale bound = %v; want OpTimeout (1m) + 2m", bound)
 	}
 
-	h.clock.Advance(bound - time.Second)
+	h.backdateClaim(id, bound-10*time.Second)
 	h.sweep()
 	h.wantState(id, approvals.StateResetting)
 	if n := len(h.msg.Updates()) - before; n != 0 {
 		t.Errorf("a live reset was touched by the sweep (%d card updates)", n)
 	}
 
-	h.clock.Advance(2 * time.Second)
+	h.backdateClaim(id, bound+10*time.Second)
 	h.sweep()
 	r := h.get(id)
 	if r.State != approvals.StateFailed || r.Detail != approvals.OutcomeUnknownDetail {
@@ -137,6 +147,32 @@ func TestSweep_StaleResettingMarkedUnknown(t *testing.T) {
 	h.sweep()
 	if n := len(h.noticesTo(requester)) - noticesBefore; n != 1 {
 		t.Errorf("requester told %d times; want once", n)
+	}
+}
+
+// TestSweep_ReplicaClockAheadDoesNotMarkLiveReset: a reset claimed a moment
+// ago (by the database's clock) is live, however far ahead the sweeping
+// replica's clock runs: it is not declared interrupted.
+func TestSweep_ReplicaClockAheadDoesNotMarkLiveReset(t *testing.T) {
+	h := newHarness(t, true)
+	id := h.approved()
+	if _, err := h.store.ClaimReset(context.Background(), id, requester, "corr-live"); err != nil {
+		t.Fatalf("ClaimReset: %v", err)
+	}
+	notices := len(h.noticesTo(requester))
+	// This replica's clock is ten minutes ahead of the one that claimed.
+	h.clock.Advance(10 * time.Minute)
+	h.sweep()
+	h.wantState(id, approvals.StateResetting)
+	for _, n := range h.noticesTo(requester)[notices:] {
+		if strings.Contains(n.Text, "does not know whether") {
+			t.Errorf("the requester was told a live reset was interrupted")
+		}
+	}
+	for _, o := range h.outcomes() {
+		if o == approvals.OutcomeResetUnknown {
+			t.Errorf("a live reset was audited as reset_unknown")
+		}
 	}
 }
 
