@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -79,9 +78,11 @@ func Parse(text string) ParseResult {
 	if !utf8.ValidString(text) {
 		return reply("The text is not valid UTF-8; please type it again.")
 	}
+	// Typed text is refused rather than cleaned (see isNeutralised): what
+	// locksmith acts on and records is then exactly what the requester sees.
 	for _, r := range text {
-		if r != ' ' && r != '\t' && unicode.IsControl(r) || isBidiControl(r) {
-			return reply("The text contains control characters (%U); please type it again without them.", r)
+		if r != ' ' && r != '\t' && isNeutralised(r) {
+			return reply("The text contains control characters or invisible or direction-changing formatting (%U); please type it again without them.", r)
 		}
 	}
 	trimmed := strings.TrimSpace(text)
@@ -114,10 +115,6 @@ func Parse(text string) ParseResult {
 
 func reply(format string, a ...any) ParseResult {
 	return ParseResult{Reply: fmt.Sprintf(format, a...)}
-}
-
-func isBidiControl(r rune) bool {
-	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f'
 }
 
 // splitArgs takes the first n arguments (double quotes, including the curly ones
