@@ -49,3 +49,70 @@ func BenchmarkE2E_Refusal(b *testing.B) {
 func BenchmarkE2E_Help(b *testing.B) {
 	benchFlow(b, alice, "help", "Usage")
 }
+
+// pcCalls counts the Partner Center calls (token endpoint excluded) the fake
+// has served so far.
+func pcCalls(h *harness) int { return len(h.pc.Calls()) }
+
+// BenchmarkPartnerCenterCallsPerReset reports how many Partner Center calls one
+// warm reset costs (pc-calls/op), through the real workflow and client against
+// the fake Partner Center:
+//   - by_id: /reset-password <tenant ID> <object ID>, without sign-off;
+//   - by_domain_upn: /reset-password <domain> <UPN>, without sign-off;
+//   - recheck_at_reset: with sign-off, the calls made when "Reset password
+//     now" is clicked (the user's roles checked again, then the reset).
+func BenchmarkPartnerCenterCallsPerReset(b *testing.B) {
+	b.Run("by_id", func(b *testing.B) {
+		benchPCCalls(b, contosoTenant+" "+plainUserID)
+	})
+	b.Run("by_domain_upn", func(b *testing.B) {
+		benchPCCalls(b, "contoso.onmicrosoft.com "+plainUPN)
+	})
+	b.Run("recheck_at_reset", func(b *testing.B) {
+		var h *harness
+		calls := 0
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			if i%freshEvery == 0 {
+				if h != nil {
+					_ = h.stop()
+				}
+				h = newHarness(b, harnessOptions{approval: true})
+				h.start()
+			}
+			card := h.request(alice, "contoso.onmicrosoft.com "+plainUPN)
+			h.click(carol, card, actApprove)
+			dm := h.dmWithButton(alice, actReset)
+			before := pcCalls(h)
+			b.StartTimer()
+			if r := h.click(alice, dm, actReset); !strings.Contains(r, "Done") {
+				b.Fatalf("reply %q", r)
+			}
+			calls += pcCalls(h) - before
+		}
+		b.ReportMetric(float64(calls)/float64(b.N), "pc-calls/op")
+	})
+}
+
+func benchPCCalls(b *testing.B, text string) {
+	var h *harness
+	calls := 0
+	for i := 0; i < b.N; i++ {
+		if i%freshEvery == 0 {
+			b.StopTimer()
+			if h != nil {
+				_ = h.stop()
+			}
+			h = newHarness(b, harnessOptions{approval: false})
+			h.start()
+			h.slash(alice, text) // warm the token, caches and connections
+			b.StartTimer()
+		}
+		before := pcCalls(h)
+		if r := h.slash(alice, text); !strings.Contains(r, "was reset") {
+			b.Fatalf("reply %q", r)
+		}
+		calls += pcCalls(h) - before
+	}
+	b.ReportMetric(float64(calls)/float64(b.N), "pc-calls/op")
+}

@@ -159,7 +159,7 @@ func TestAuth_AccessTokenCachedUntilNearExpiry(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	ctx := ctxTimeout(t, 10*time.Second)
 	for range 3 {
-		if _, err := h.c.Customer(ctx, tenantA); h.note(err) != nil {
+		if _, err := h.c.User(ctx, tenantA, userID(1)); h.note(err) != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,14 +167,14 @@ func TestAuth_AccessTokenCachedUntilNearExpiry(t *testing.T) {
 		t.Fatalf("token calls = %d, want 1 for three calls", n)
 	}
 	advance(3599*time.Second - expiryMargin - time.Second)
-	if _, err := h.c.Customer(ctx, tenantA); h.note(err) != nil {
+	if _, err := h.c.User(ctx, tenantA, userID(1)); h.note(err) != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.fake.TokenCalls()); n != 1 {
 		t.Fatalf("token calls = %d just before the margin, want 1", n)
 	}
 	advance(2 * time.Second)
-	if _, err := h.c.Customer(ctx, tenantA); h.note(err) != nil {
+	if _, err := h.c.User(ctx, tenantA, userID(1)); h.note(err) != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.fake.TokenCalls()); n != 2 {
@@ -185,11 +185,11 @@ func TestAuth_AccessTokenCachedUntilNearExpiry(t *testing.T) {
 func TestAuth_ExpiredAccessTokenRenewedOn401(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxTimeout(t, 10*time.Second)
-	if _, err := h.c.Customer(ctx, tenantA); h.note(err) != nil {
+	if _, err := h.c.User(ctx, tenantA, userID(1)); h.note(err) != nil {
 		t.Fatal(err)
 	}
 	h.fake.ExpireAccessTokens()
-	if _, err := h.c.Customer(ctx, tenantA); h.note(err) != nil {
+	if _, err := h.c.User(ctx, tenantA, userID(1)); h.note(err) != nil {
 		t.Fatalf("call after the access token died: %v", err)
 	}
 	if n := len(h.fake.TokenCalls()); n != 2 {

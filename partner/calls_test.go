@@ -14,10 +14,10 @@ import (
 func TestHeaders_EveryCall(t *testing.T) {
 	h := newHarness(t)
 	ctx := WithCorrelationID(ctxTimeout(t, 10*time.Second), "corr-slack-request-1")
-	if _, err := h.c.Customer(ctx, tenantA); h.note(err) != nil {
+	if _, err := h.c.User(ctx, tenantA, userID(1)); h.note(err) != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.c.Customer(ctxTimeout(t, 10*time.Second), tenantA); h.note(err) != nil {
+	if _, err := h.c.User(ctxTimeout(t, 10*time.Second), tenantA, userID(1)); h.note(err) != nil {
 		t.Fatal(err)
 	}
 	calls := h.calls("/v1/customers/")

@@ -31,6 +31,15 @@ const (
 	defaultMaxAttempts    = 4 // the SDK's 3 retries (§2.1)
 	defaultAttemptTimeout = 20 * time.Second
 	defaultUserCacheTTL   = 5 * time.Minute
+	// A customer's name, domain and tenant ID barely change; two minutes
+	// saves the lookup on a second reset in the same customer (and on the
+	// workflow's repeated lookups of one request) without outliving, by much,
+	// a relationship that ends. Partner Center itself still refuses the reset
+	// of a customer whose relationship or GDAP access has gone.
+	defaultCustomerCacheTTL = 2 * time.Minute
+	// maxCachedCustomers bounds the customer cache; an MSP with more active
+	// customers than this in two minutes only loses some hits.
+	maxCachedCustomers = 1024
 
 	// appName is sent as MS-PartnerCenter-Application (§2.1).
 	appName = "locksmith"
@@ -56,6 +65,9 @@ type Config struct {
 	MaxAttempts    int           // attempts per logical call, default 4
 	AttemptTimeout time.Duration // per attempt, default 20 s
 	UserCacheTTL   time.Duration // how long UserByUPN trusts what paging learned, default 5 min
+	// CustomerCacheTTL is how long Customer reuses a customer record it fetched
+	// by tenant ID, default 2 min.
+	CustomerCacheTTL time.Duration
 	// Observe, if set, is called after every HTTP attempt (token endpoint
 	// included) with a route template such as "GET /v1/customers/{id}/users",
 	// the status (0 for a transport error) and the attempt's latency.
@@ -64,14 +76,15 @@ type Config struct {
 
 // Client calls Partner Center. It is safe for concurrent use.
 type Client struct {
-	cfg      Config
-	base     string // BaseURL without a trailing slash
-	baseHost string
-	tokenURL string
-	http     *http.Client
-	log      *slog.Logger
-	tokens   *tokenSource
-	users    *userCache
+	cfg       Config
+	base      string // BaseURL without a trailing slash
+	baseHost  string
+	tokenURL  string
+	http      *http.Client
+	log       *slog.Logger
+	tokens    *tokenSource
+	users     *userCache
+	customers *ttlCache[Customer] // by lower-case tenant ID
 
 	// Seams for tests, set only by tests in this package.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -97,6 +110,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("partner: Config.AttemptTimeout must not be negative")
 	case cfg.UserCacheTTL < 0:
 		return nil, errors.New("partner: Config.UserCacheTTL must not be negative")
+	case cfg.CustomerCacheTTL < 0:
+		return nil, errors.New("partner: Config.CustomerCacheTTL must not be negative")
 	}
 	if strings.ContainsAny(cfg.TenantID, "/?#") {
 		return nil, errors.New("partner: Config.TenantID (PARTNER_TENANT_ID) must be a tenant ID or domain, not a URL")
@@ -124,6 +139,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserCacheTTL == 0 {
 		cfg.UserCacheTTL = defaultUserCacheTTL
 	}
+	if cfg.CustomerCacheTTL == 0 {
+		cfg.CustomerCacheTTL = defaultCustomerCacheTTL
+	}
 	if cfg.Tokens == nil {
 		cfg.Tokens = NewMemoryTokenStore()
 	}
@@ -149,6 +167,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.tokens = newTokenSource(c)
 	c.users = newUserCache()
+	c.customers = newTTLCache[Customer](cfg.CustomerCacheTTL, maxCachedCustomers)
 	return c, nil
 }
 

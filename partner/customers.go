@@ -45,11 +45,16 @@ func (j customerJSON) customer() Customer {
 
 // Customer returns the customer whose tenant ID is tenantID. A customer the
 // partner has no relationship with is KindNotFound (or KindForbidden, as
-// Partner Center chooses).
+// Partner Center chooses). A customer found is remembered for
+// Config.CustomerCacheTTL; a failure is not.
 func (c *Client) Customer(ctx context.Context, tenantID string) (Customer, error) {
 	const op = "get customer"
 	if err := checkGUID(op, "tenant ID", tenantID); err != nil {
 		return Customer{}, err
+	}
+	key := strings.ToLower(tenantID)
+	if cu, ok := c.customers.get(key, c.now()); ok {
+		return cu, nil
 	}
 	var j customerJSON
 	err := c.do(ctx, &call{op: op, endpoint: "GET /v1/customers/{id}", method: http.MethodGet,
@@ -57,7 +62,9 @@ func (c *Client) Customer(ctx context.Context, tenantID string) (Customer, error
 	if err != nil {
 		return Customer{}, err
 	}
-	return j.customer(), nil
+	cu := j.customer()
+	c.customers.put(key, cu, c.now())
+	return cu, nil
 }
 
 // CustomersByDomain returns the customers whose initial domain is domain,

@@ -55,14 +55,14 @@ func TestLeaks_NoSecretInLogsOrErrors(t *testing.T) {
 	_ = h.note(h.c.ResetPassword(ctx, tenantA, userID(4), h.newPassword()))
 	// The access token dies; then the refresh token does; then MFA.
 	h.fake.ExpireAccessTokens()
-	_, err = h.c.Customer(ctx, tenantA)
+	_, err = h.c.User(ctx, tenantA, userID(1))
 	h.note(err)
 	h.fake.RevokeRefreshTokens(50173)
 	_ = h.note(h.c.RefreshNow(ctx))
 	fresh := h.newClient(h.cfg)
 	_ = h.note(fresh.CheckAuth(ctx))
 	h.fake.RequireMFA(true)
-	_, err = h.c.Customer(ctx, tenantA)
+	_, err = h.c.User(ctx, tenantA, userID(1))
 	h.note(err)
 
 	if n := len(h.fake.Resets()); n != 3 {
