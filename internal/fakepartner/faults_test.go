@@ -157,10 +157,7 @@ func TestFaultDropConnection(t *testing.T) {
 	seedContoso(s, 1)
 	at := accessToken(t, s)
 	s.AddFault(Fault{Method: http.MethodPatch, DropConnection: true, Times: 1})
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, s.URL()+"/v1/customers/"+contosoID+"/users/"+userID(0)+"/resetpassword", strings.NewReader(resetBody(goodPassword)))
-	req.Header.Set("Authorization", "Bearer "+at)
-	req.Header.Set("Content-Type", "application/json")
-	if res, err := http.DefaultClient.Do(req); err == nil {
+	if res, err := http.DefaultClient.Do(resetRequest(t, s, at)); err == nil {
 		res.Body.Close()
 		t.Fatal("a dropped connection produced a response")
 	}
@@ -170,6 +167,14 @@ func TestFaultDropConnection(t *testing.T) {
 	if c := s.Calls()[0]; c.Status != 0 {
 		t.Errorf("dropped call recorded with status %d", c.Status)
 	}
+}
+
+// resetRequest is a valid reset of user 0's password with access token at.
+func resetRequest(t *testing.T, s *Server, at string) *http.Request {
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, s.URL()+"/v1/customers/"+contosoID+"/users/"+userID(0)+"/resetpassword", strings.NewReader(resetBody(goodPassword)))
+	req.Header.Set("Authorization", "Bearer "+at)
+	req.Header.Set("Content-Type", "application/json")
+	return req
 }
 
 // waitArrival waits (bounded) until a call whose path contains sub has arrived.
@@ -189,10 +194,7 @@ func TestFaultHandleThenDrop(t *testing.T) {
 	seedContoso(s, 1)
 	at := accessToken(t, s)
 	s.AddFault(Fault{Method: http.MethodPatch, HandleThenDrop: true, Times: 1})
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, s.URL()+"/v1/customers/"+contosoID+"/users/"+userID(0)+"/resetpassword", strings.NewReader(resetBody(goodPassword)))
-	req.Header.Set("Authorization", "Bearer "+at)
-	req.Header.Set("Content-Type", "application/json")
-	if res, err := http.DefaultClient.Do(req); err == nil {
+	if res, err := http.DefaultClient.Do(resetRequest(t, s, at)); err == nil {
 		res.Body.Close()
 		t.Fatal("a dropped answer produced a response")
 	}
