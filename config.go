@@ -7,15 +7,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/secret"
 	"github.com/locksmithbot/locksmith/partner"
@@ -40,6 +45,7 @@ type Config struct {
 	SpoolDir    string // outcome records the database refused, kept until it takes them
 	Listen      string
 	SecretKey   []byte // 32 bytes, or nil: refresh tokens then stay in memory only
+	LogLevel    slog.Level
 
 	Policy commands.Policy
 }
@@ -167,12 +173,20 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		add("LOCKSMITH_LISTEN: %q is not host:port (%v)", c.Listen, err)
 	}
 	if v := env("LOCKSMITH_SECRET_KEY", ""); v != "" {
-		key, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(key) != 32 {
-			add("LOCKSMITH_SECRET_KEY: must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)")
+		key, err := decodeSecretKey(v)
+		if err != nil {
+			add("LOCKSMITH_SECRET_KEY: %v", err)
 		} else {
 			c.SecretKey = key
 		}
+	}
+	if err := approvals.CheckDSN(c.DatabaseURL); err != nil {
+		add("LOCKSMITH_DATABASE_URL: %s", strings.TrimPrefix(err.Error(), "approvals: "))
+	}
+	if lvl, err := parseLogLevel(env("LOCKSMITH_LOG_LEVEL", "info")); err != nil {
+		add("LOCKSMITH_LOG_LEVEL: %v", err)
+	} else {
+		c.LogLevel = lvl
 	}
 
 	pol, filePbs := readPolicy(c.ConfigPath)
@@ -196,10 +210,20 @@ func readPolicy(path string) (commands.Policy, []string) {
 		return commands.Policy{}, []string{fmt.Sprintf("LOCKSMITH_CONFIG: %v", err)}
 	}
 	var f fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return commands.Policy{}, []string{fmt.Sprintf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	if len(doc.Content) > 0 {
+		// Unknown keys are reported alongside the other problems, so one edit
+		// fixes everything; a value of the wrong kind stops here.
+		problems = checkShape(doc.Content[0], reflect.TypeFor[fileConfig](), "")
+		if err := doc.Content[0].Decode(&f); err != nil {
+			if len(problems) > 0 {
+				return commands.Policy{}, problems
+			}
+			return commands.Policy{}, []string{fmt.Sprintf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))}
+		}
 	}
 
 	p := commands.Policy{
@@ -286,4 +310,129 @@ func readPolicy(path string) (commands.Policy, []string) {
 		p.Grants = append(p.Grants, grant)
 	}
 	return p, problems
+}
+
+// secretKeySize is the AES-256 key length LOCKSMITH_SECRET_KEY must decode to.
+const secretKeySize = 32
+
+// decodeSecretKey accepts the key in standard or URL-safe base64, padded or
+// not (`openssl rand -base64 32` gives the first, other tools the others). The
+// error names the rule that failed and never the value.
+func decodeSecretKey(v string) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		key, err := enc.DecodeString(v)
+		if err != nil {
+			continue
+		}
+		if len(key) != secretKeySize {
+			n := len(key)
+			clear(key)
+			return nil, fmt.Errorf("decodes to %d bytes; it must be exactly %d random bytes in base64 (e.g. `openssl rand -base64 32`)", n, secretKeySize)
+		}
+		return key, nil
+	}
+	return nil, fmt.Errorf("is not base64 (standard or URL-safe); it must be %d random bytes in base64 (e.g. `openssl rand -base64 32`)", secretKeySize)
+}
+
+// parseLogLevel reads LOCKSMITH_LOG_LEVEL.
+func parseLogLevel(v string) (slog.Level, error) {
+	switch strings.ToLower(v) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not a log level; use debug, info, warn or error", v)
+}
+
+// checkShape walks the YAML document against the Go type it decodes into and
+// reports, by key path, every key the type does not have (with the keys it
+// does have) and every value of the wrong kind. yaml's own errors name Go
+// types ("field approvers not found in type struct { … }"), which an operator
+// cannot act on.
+func checkShape(n *yaml.Node, t reflect.Type, path string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil // an empty section decodes to the zero value, as before
+	}
+	where := path
+	if where == "" {
+		where = "the top level"
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return []string{fmt.Sprintf("%s: line %d: expected keys (a mapping), found %s", where, n.Line, nodeKind(n))}
+		}
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				fields[name] = t.Field(i).Type
+			}
+		}
+		known := slices.Sorted(maps.Keys(fields))
+		var problems []string
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := k.Value
+			if path != "" {
+				key = path + "." + k.Value
+			}
+			ft, ok := fields[k.Value]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s: unknown key (known: %s), line %d", key, strings.Join(known, ", "), k.Line))
+				continue
+			}
+			problems = append(problems, checkShape(v, ft, key)...)
+		}
+		return problems
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return []string{fmt.Sprintf("%s: line %d: expected a list, found %s", where, n.Line, nodeKind(n))}
+		}
+		var problems []string
+		for i, item := range n.Content {
+			problems = append(problems, checkShape(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return problems
+	default:
+		if n.Kind != yaml.ScalarNode {
+			return []string{fmt.Sprintf("%s: line %d: expected a single value, found %s", where, n.Line, nodeKind(n))}
+		}
+		var probe = reflect.New(t)
+		if err := n.Decode(probe.Interface()); err != nil {
+			return []string{fmt.Sprintf("%s: line %d: %q is not %s", where, n.Line, n.Value, kindName(t))}
+		}
+		return nil
+	}
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "keys (a mapping)"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "a whole number"
+	}
+	return "text"
 }

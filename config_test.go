@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +74,7 @@ func TestLoadConfig_EveryProblemNamed(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"field bogus not found"}},
+		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, grants, password), line 10"}},
 		{"bad values", `
 approval:
   channel: approvals
@@ -123,5 +126,135 @@ func TestExampleConfigIsValid(t *testing.T) {
 	env := goodEnv("locksmith.example.yaml")
 	if _, err := loadConfig(func(k string) string { return env[k] }); err != nil {
 		t.Fatalf("locksmith.example.yaml does not load: %v", err)
+	}
+}
+
+// Unknown keys are named by their path with the keys that would have been
+// accepted there, next to the other problems, never as a Go type.
+func TestLoadConfig_UnknownKeysByPath(t *testing.T) {
+	env := goodEnv(writePolicy(t, `
+approval:
+  channel: C0123ABCD
+  approvers: [U0ALICE]
+grants:
+  - slack_users: [U0ALICE]
+    roles: ["User Administrator"]
+    customers: ["*"]
+    customer: ["*"]
+  - slack_user: [U0BOB]
+    roles: ["User Administrator"]
+    customers: ["*"]
+password:
+  length: 8
+`))
+	_, err := loadConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"approval.approvers: unknown key (known: channel, expires_after, require_reason, required, use_within), line 4",
+		"grants[0].customer: unknown key (known: customers, roles, slack_usergroups, slack_users), line 9",
+		"grants[1].slack_user: unknown key",
+		"grants[1]: names no slack_users", // the other checks still ran
+		"password.length: 8 is out of range",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "struct") {
+		t.Errorf("error dumps a Go type:\n%v", err)
+	}
+}
+
+func TestLoadConfig_WrongKindsByPath(t *testing.T) {
+	for _, tc := range []struct{ policy, want string }{
+		{"approval: C0123ABCD\n", `approval: line 1: expected keys (a mapping), found "C0123ABCD"`},
+		{"approval:\n  required: maybe\n", `approval.required: line 2: "maybe" is not true or false`},
+		{"grants:\n  slack_users: [U1]\n", "grants: line 2: expected a list, found keys"},
+		{"grants:\n  - slack_users: U0ALICE\n", `grants[0].slack_users: line 2: expected a list, found "U0ALICE"`},
+		{"password:\n  length: long\n", `password.length: line 2: "long" is not a whole number`},
+	} {
+		env := goodEnv(writePolicy(t, tc.policy))
+		_, err := loadConfig(func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("policy %q: error = %v, want %q", tc.policy, err, tc.want)
+		}
+	}
+}
+
+func TestLoadConfig_SecretKeyRules(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(250 - i) // high bytes, so standard and URL-safe encodings differ
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		env := goodEnv(writePolicy(t, goodPolicy))
+		env["LOCKSMITH_SECRET_KEY"] = enc.EncodeToString(key)
+		cfg, err := loadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatalf("key %q refused: %v", env["LOCKSMITH_SECRET_KEY"], err)
+		}
+		if !bytes.Equal(cfg.SecretKey, key) {
+			t.Fatalf("key %q decoded wrong", env["LOCKSMITH_SECRET_KEY"])
+		}
+	}
+	for value, want := range map[string]string{
+		"not*base64*secretvalue": "LOCKSMITH_SECRET_KEY: is not base64 (standard or URL-safe)",
+		base64.StdEncoding.EncodeToString([]byte("sixteen-byte-key")): "LOCKSMITH_SECRET_KEY: decodes to 16 bytes; it must be exactly 32",
+	} {
+		env := goodEnv(writePolicy(t, goodPolicy))
+		env["LOCKSMITH_SECRET_KEY"] = value
+		_, err := loadConfig(func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("key %q: error = %v, want %q", value, err, want)
+			continue
+		}
+		if strings.Contains(err.Error(), value) {
+			t.Errorf("error echoes the key: %v", err)
+		}
+	}
+}
+
+// LOCKSMITH_DATABASE_URL is checked with the configuration, so neither run nor
+// check creates a file named after a libpq string.
+func TestLoadConfig_DatabaseURLRules(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"host=db user=locksmith password=hunter2": "LOCKSMITH_DATABASE_URL: the database URL contains whitespace",
+		"mysql://u:hunter2@db/locksmith":          `LOCKSMITH_DATABASE_URL: the database URL has an unknown scheme "mysql:"`,
+	} {
+		env := goodEnv(writePolicy(t, goodPolicy))
+		env["LOCKSMITH_DATABASE_URL"] = dsn
+		_, err := loadConfig(func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error = %v, want %q", want, err, want)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error echoes the DSN: %v", err)
+		}
+	}
+	for _, dsn := range []string{"/var/lib/locksmith/locksmith.db", "file:locksmith.db?_busy_timeout=500", "postgresql://u:p@db/locksmith"} {
+		env := goodEnv(writePolicy(t, goodPolicy))
+		env["LOCKSMITH_DATABASE_URL"] = dsn
+		if _, err := loadConfig(func(k string) string { return env[k] }); err != nil {
+			t.Errorf("%s refused: %v", dsn, err)
+		}
+	}
+}
+
+func TestLoadConfig_LogLevel(t *testing.T) {
+	for v, want := range map[string]slog.Level{"": slog.LevelInfo, "debug": slog.LevelDebug, "WARN": slog.LevelWarn, "error": slog.LevelError} {
+		env := goodEnv(writePolicy(t, goodPolicy))
+		env["LOCKSMITH_LOG_LEVEL"] = v
+		cfg, err := loadConfig(func(k string) string { return env[k] })
+		if err != nil || cfg.LogLevel != want {
+			t.Errorf("LOCKSMITH_LOG_LEVEL=%q: level %v, err %v; want %v", v, cfg.LogLevel, err, want)
+		}
+	}
+	env := goodEnv(writePolicy(t, goodPolicy))
+	env["LOCKSMITH_LOG_LEVEL"] = "verbose"
+	if _, err := loadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), `LOCKSMITH_LOG_LEVEL: "verbose" is not a log level; use debug, info, warn or error`) {
+		t.Errorf("error = %v", err)
 	}
 }

@@ -2,11 +2,14 @@ package approvals
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // dialect holds the few places where SQLite and PostgreSQL differ. Every SQL
@@ -171,8 +174,11 @@ var sqliteParams = [][2]string{
 // "" is the SQLite file locksmith.db; postgres:// and postgresql:// URLs are
 // PostgreSQL; anything else is a SQLite path or file: URI.
 func parseDSN(dsn string) (dialect, string, error) {
+	if err := CheckDSN(dsn); err != nil {
+		return dialect{}, "", err
+	}
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	case isPostgresURL(dsn):
 		return postgresDialect, dsn, nil
 	case dsn == "":
 		dsn = DefaultSQLiteFile
@@ -192,4 +198,47 @@ func parseDSN(dsn string) (dialect, string, error) {
 		}
 	}
 	return sqliteDialect, path + "?" + vals.Encode(), nil
+}
+
+func isPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// schemeRE matches a URI scheme at the start of a DSN ("mysql:", "sqlite3:").
+// A single letter is a Windows drive ("C:"), not a scheme.
+var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]+):`)
+
+// CheckDSN says whether dsn is one of the forms Open accepts: "" (the default
+// file), a SQLite file path, a SQLite file: URI, or a postgres:// or
+// postgresql:// URL. Anything else is refused before the disk is touched: an
+// unknown scheme, or text with whitespace or an "=" outside a query string,
+// which is what a libpq "host=… password=…" string looks like and would
+// otherwise become the name of a new SQLite file. The error never repeats the
+// DSN: it may hold a password.
+func CheckDSN(dsn string) error {
+	if isPostgresURL(dsn) {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			// url.Error quotes the whole URL; keep only the reason.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return fmt.Errorf("approvals: the PostgreSQL URL does not parse (%v); percent-encode special characters in the password", err)
+		}
+		if u.Host == "" && !u.Query().Has("host") {
+			return errors.New("approvals: the PostgreSQL URL names no host (postgres://user:password@host:5432/dbname)")
+		}
+		return nil
+	}
+	if strings.IndexFunc(dsn, unicode.IsSpace) >= 0 {
+		return errors.New("approvals: the database URL contains whitespace; use a SQLite file path, a file: URI or a postgres:// URL (a libpq key=value string is not accepted)")
+	}
+	if m := schemeRE.FindStringSubmatch(dsn); m != nil && !strings.EqualFold(m[1], "file") {
+		return fmt.Errorf("approvals: the database URL has an unknown scheme %q; use a SQLite file path, a file: URI or a postgres:// URL", strings.ToLower(m[1])+":")
+	}
+	if path, _, _ := strings.Cut(dsn, "?"); strings.Contains(path, "=") {
+		return errors.New("approvals: the database URL contains \"=\" outside a query string; use a SQLite file path, a file: URI or a postgres:// URL (a libpq key=value string is not accepted)")
+	}
+	return nil
 }

@@ -57,11 +57,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if err := s.connect(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("approvals: connect to %s database: %w", d.name, err)
+		return nil, fmt.Errorf("approvals: connect to %s database: %w%s", d.name, err, d.explainOpenFailure(driverDSN))
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("%w%s", err, d.explainOpenFailure(driverDSN))
 	}
 	return s, nil
 }
