@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -33,7 +34,35 @@ type APIError struct {
 	Err    error
 }
 
-func (e *APIError) Error() string { return "slack " + e.Method + ": " + e.Code }
+func (e *APIError) Error() string {
+	if isAuthFailure(e.Code) {
+		return "slack " + e.Method + ": " + e.Code + ": Slack refused SLACK_BOT_TOKEN; check the Bot User OAuth Token (OAuth & Permissions) and that the app is still installed"
+	}
+	return "slack " + e.Method + ": " + e.Code
+}
+
+// isAuthFailure reports whether a Slack error code means the token itself was
+// refused, which only the operator can fix by changing the token.
+func isAuthFailure(code string) bool {
+	switch code {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired":
+		return true
+	}
+	return false
+}
+
+// socketError explains why Socket Mode stopped for good. slack-go gives up at
+// once when apps.connections.open refuses the app-level token.
+func socketError(err error) error {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && isAuthFailure(se.Err) {
+		return fmt.Errorf("bot: socket mode: %s: Slack refused SLACK_APP_TOKEN; generate an app-level token with connections:write (Basic Information → App-Level Tokens): %w", se.Err, err)
+	}
+	if errors.As(err, &se) && se.Err == "not_allowed_token_type" {
+		return fmt.Errorf("bot: socket mode: %s: SLACK_APP_TOKEN is not an app-level token: %w", se.Err, err)
+	}
+	return fmt.Errorf("bot: socket mode: %w", err)
+}
 func (e *APIError) Unwrap() error { return e.Err }
 
 // call runs fn, one Web API call (or response_url POST), under the rules every

@@ -242,8 +242,9 @@ func (b *Bot) loop(ctx context.Context, rs *runState, sockDone <-chan error) (so
 			if ctx.Err() != nil {
 				return true, nil
 			}
+			err = socketError(err)
 			b.log.Error("socket mode stopped", "error", err)
-			return true, fmt.Errorf("bot: socket mode: %w", err)
+			return true, err
 		case evt := <-rs.sm.Events:
 			b.handle(rs, evt)
 		}

@@ -538,20 +538,44 @@ func TestRun_ObserveAck(t *testing.T) {
 }
 
 func TestRun_FatalAuthErrorEndsRun(t *testing.T) {
+	for _, code := range []string{"invalid_auth", "not_authed", "account_inactive", "token_revoked"} {
+		t.Run(code, func(t *testing.T) {
+			fake := newFake(t)
+			fake.Fail("apps.connections.open", fakeslack.Failure{Error: code, Times: -1})
+			logs := &syncBuffer{}
+			b := newBot(t, fake, logs, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+			defer cancel()
+			err := b.Run(ctx, &fakeWorkflow{})
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("Run = %v (ctx %v), want an early %s error", err, ctx.Err(), code)
+			}
+			// The operator learns which of the two tokens to replace.
+			if !strings.Contains(err.Error(), code) || !strings.Contains(err.Error(), "SLACK_APP_TOKEN") {
+				t.Errorf("Run error %q does not name %s and SLACK_APP_TOKEN", err, code)
+			}
+			if !strings.Contains(logs.String(), "SLACK_APP_TOKEN") {
+				t.Errorf("log does not name SLACK_APP_TOKEN:\n%s", logs.String())
+			}
+			if errors.Is(err, context.Canceled) {
+				t.Error("fatal error reported as a cancellation")
+			}
+		})
+	}
+}
+
+// A Web API call refused for its token names the bot token, the one it used.
+func TestCall_AuthFailureNamesBotToken(t *testing.T) {
 	fake := newFake(t)
-	fake.Fail("apps.connections.open", fakeslack.Failure{Error: "invalid_auth", Times: -1})
+	fake.Fail("auth.test", fakeslack.Failure{Error: "token_revoked"})
 	b := newBot(t, fake, &syncBuffer{}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
-	defer cancel()
-	err := b.Run(ctx, &fakeWorkflow{})
-	if err == nil || ctx.Err() != nil {
-		t.Fatalf("Run = %v (ctx %v), want an early invalid_auth error", err, ctx.Err())
+	_, _, err := b.AuthTest(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "token_revoked") || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
+		t.Fatalf("AuthTest = %v, want token_revoked naming SLACK_BOT_TOKEN", err)
 	}
-	if !strings.Contains(err.Error(), "invalid_auth") {
-		t.Errorf("Run error %q does not name invalid_auth", err)
-	}
-	if errors.Is(err, context.Canceled) {
-		t.Error("fatal error reported as a cancellation")
+	fake.Fail("auth.test", fakeslack.Failure{Error: "channel_not_found"})
+	if _, _, err := b.AuthTest(context.Background()); err == nil || strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
+		t.Fatalf("AuthTest = %v: a non-auth error must not blame the token", err)
 	}
 }
 

@@ -84,7 +84,7 @@ func (b *Bot) handle(rs *runState, evt socketmode.Event) {
 		}
 	case socketmode.EventTypeInvalidAuth:
 		b.connected.Store(false)
-		b.log.Error("socket mode: invalid app token")
+		b.log.Error("socket mode: Slack refused SLACK_APP_TOKEN")
 	case socketmode.EventTypeDisconnect:
 		// slack-go v0.35.0 handles disconnect itself and never emits this; kept
 		// so a future version that does cannot leave /readyz stale.
