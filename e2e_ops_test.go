@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ func TestOps_HealthReadinessMetrics(t *testing.T) {
 		`locksmith_pending_requests 0`,
 		`locksmith_refresh_token_age_seconds`,
 		`locksmith_audit_write_failures_total 0`,
+		`locksmith_build_info{goversion="` + runtime.Version() + `",revision="",version="(devel)"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -101,6 +101,8 @@ type harness struct {
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &lockedBuffer{}, clock: newFakeClock()}
+	// Registered first, so it runs last: after locksmith has stopped.
+	t.Cleanup(func() { checkLogLines(t, []byte(h.logs.String())) })
 
 	h.slack = fakeslack.New()
 	t.Cleanup(h.slack.Close)

@@ -27,6 +27,7 @@ Usage:
   locksmith check            validate the configuration and reach Slack and Partner Center; change nothing
   locksmith audit export     print the audit trail as JSON lines   [--since 2026-01-02T15:04:05Z|24h] [--customer ID|domain]
   locksmith audit verify     check the audit trail's hash chain; exit 1 naming the first bad row
+  locksmith version          print the version, VCS revision and Go version (also --version)
   locksmith help             this text ("locksmith COMMAND --help" for one command)
 
 Configuration: environment variables (secrets, endpoints) and locksmith.yaml (policy); see README.md.
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintf(stderr, "locksmith audit: want export or verify\n\n%s", usage)
 			return exitUsage
 		}
+	case "version", "--version", "-version":
+		err = runVersion(args, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -56,7 +56,12 @@ func newMetrics() *metrics {
 			Name: "locksmith_slack_api_calls_total", Help: "Slack Web API calls by method and result (ok or the Slack error code).",
 		}, []string{"method", "result"}),
 	}
-	m.reg.MustRegister(m.resets, m.decisions, m.auditFailures, m.pcRequests, m.pcLatency, m.slackAck, m.slackCalls,
+	bi := readBuildInfo()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "locksmith_build_info", Help: "Always 1; the labels say which build is running.",
+	}, []string{"version", "revision", "goversion"})
+	buildInfo.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
+	m.reg.MustRegister(buildInfo, m.resets, m.decisions, m.auditFailures, m.pcRequests, m.pcLatency, m.slackAck, m.slackCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

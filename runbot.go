@@ -101,7 +101,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 	}
 	b, err := bot.New(bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		Logger:      log.With("component", "bot"),
+		Logger:      log.With("component", "slack"),
 		ObserveAck:  m.observeAck,
 		ObserveCall: m.observeSlackCall,
 	})

@@ -65,7 +65,9 @@ type Config struct {
 	// response_url). Default: a client with a 30 s overall timeout. Either way it
 	// is used through nofollow.Client: a redirect is an error, never followed.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// Logger receives the bot's log lines as they are; the caller adds any
+	// attributes (such as the component) that say where they came from.
+	Logger *slog.Logger
 	// ObserveAck, when set, is called with the time from reading an envelope to
 	// handing its ack to the socket writer.
 	ObserveAck func(elapsed time.Duration)
@@ -150,7 +152,7 @@ func New(cfg Config) (*Bot, error) {
 	return &Bot{
 		cfg:    cfg,
 		api:    api,
-		log:    cfg.Logger.With("component", "slack"),
+		log:    cfg.Logger, // the caller names the component: a second "component" key would duplicate it
 		dms:    make(map[string]string),
 		groups: make(map[string]groupEntry),
 	}, nil
@@ -270,9 +272,9 @@ func (b *Bot) drain(workers *sync.WaitGroup, cancelWork context.CancelFunc) {
 	defer grace.Stop()
 	select {
 	case <-done:
-		b.log.Warn("drain deadline reached; in-flight work cancelled", "drain_timeout", b.cfg.DrainTimeout)
+		b.log.Warn("drain deadline reached; in-flight work cancelled", "drain_timeout_seconds", b.cfg.DrainTimeout.Seconds())
 	case <-grace.C:
-		b.log.Error("drain deadline reached; workers still running after cancel", "drain_timeout", b.cfg.DrainTimeout)
+		b.log.Error("drain deadline reached; workers still running after cancel", "drain_timeout_seconds", b.cfg.DrainTimeout.Seconds())
 	}
 }
 

@@ -80,7 +80,7 @@ func (b *Bot) handle(rs *runState, evt socketmode.Event) {
 	case socketmode.EventTypeConnectionError:
 		b.connected.Store(false)
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
-			b.log.Warn("socket mode connection failed", "attempt", ce.Attempt, "backoff", ce.Backoff, "error", ce.ErrorObj)
+			b.log.Warn("socket mode connection failed", "attempt", ce.Attempt, "backoff_seconds", ce.Backoff.Seconds(), "error", ce.ErrorObj)
 		}
 	case socketmode.EventTypeInvalidAuth:
 		b.connected.Store(false)
@@ -342,7 +342,7 @@ func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job) {
 			reply = wf.Action(ctx, *j.action)
 		}
 	}()
-	j.log.Info("workflow done", "elapsed", time.Since(start), "reply", reply.Text != "")
+	j.log.Info("workflow done", "elapsed_seconds", time.Since(start).Seconds(), "reply", reply.Text != "")
 	if reply.Text == "" {
 		return
 	}

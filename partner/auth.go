@@ -266,7 +266,7 @@ func (ts *tokenSource) post(ctx context.Context, rt secret.Token) (*tokenRespons
 			return nil, e
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "token endpoint failed; retrying",
-			slog.Int("status", e.Status), slog.Int("attempt", attempt), slog.Duration("wait", wait))
+			slog.Int("status", e.Status), slog.Int("attempt", attempt), slog.Float64("wait_seconds", wait.Seconds()))
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, withCause(e, err)
 		}
@@ -303,7 +303,7 @@ func (ts *tokenSource) postOnce(ctx context.Context, rt secret.Token, attempt in
 			c.cfg.Observe(endpoint, status, elapsed)
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "token call", slog.String("endpoint", endpoint), slog.Int("status", status),
-			slog.Int("attempt", attempt), slog.Duration("elapsed", elapsed), slog.String("correlation_id", CorrelationID(ctx)))
+			slog.Int("attempt", attempt), slog.Float64("elapsed_seconds", elapsed.Seconds()), slog.String("correlation_id", CorrelationID(ctx)))
 	}
 	resp, err := c.http.Do(req)
 	if re := redirectOf(err); re != nil {

@@ -285,7 +285,7 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "partner call failed; retrying",
 			slog.String("op", cl.op), slog.String("endpoint", cl.endpoint), slog.Int("status", e.Status),
-			slog.String("code", e.Code), slog.Int("attempt", attempt), slog.Duration("wait", wait),
+			slog.String("code", e.Code), slog.Int("attempt", attempt), slog.Float64("wait_seconds", wait.Seconds()),
 			slog.String("request_id", cl.requestID), slog.String("correlation_id", cl.correlationID))
 		if err := c.sleep(ctx, wait); err != nil {
 			return fail(withCause(e, err))
@@ -460,7 +460,7 @@ func (c *Client) observe(ctx context.Context, cl *call, attempt, status int, sta
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "partner call",
 		slog.String("op", cl.op), slog.String("endpoint", cl.endpoint), slog.Int("status", status),
-		slog.Int("attempt", attempt), slog.Duration("elapsed", elapsed),
+		slog.Int("attempt", attempt), slog.Float64("elapsed_seconds", elapsed.Seconds()),
 		slog.String("request_id", cl.requestID), slog.String("correlation_id", cl.correlationID))
 }
 
