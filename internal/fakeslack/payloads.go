@@ -15,26 +15,30 @@ import (
 
 // userObject is a users.info "user" (§3.2).
 func userObject(u *user) map[string]any {
+	realName := u.account.RealName
+	if realName == "" {
+		realName = u.name
+	}
 	return map[string]any{
 		"id":                  u.id,
 		"team_id":             TeamID,
 		"name":                u.name,
-		"deleted":             false,
-		"real_name":           u.name,
+		"deleted":             u.account.Deleted,
+		"real_name":           realName,
 		"tz":                  "Europe/Berlin",
 		"tz_label":            "Central European Time",
 		"tz_offset":           3600,
 		"is_admin":            false,
 		"is_owner":            false,
 		"is_primary_owner":    false,
-		"is_restricted":       false,
-		"is_ultra_restricted": false,
-		"is_bot":              u.isBot,
+		"is_restricted":       u.account.Restricted,
+		"is_ultra_restricted": u.account.UltraRestricted,
+		"is_bot":              u.isBot || u.account.Bot,
 		"is_app_user":         false,
 		"updated":             1700000000,
 		"locale":              "en-US",
 		"profile": map[string]any{
-			"real_name":    u.name,
+			"real_name":    realName,
 			"display_name": u.name,
 			"email":        u.name + "@" + TeamDomain + ".example",
 			"team":         TeamID,

@@ -102,14 +102,15 @@ type Server struct {
 	failures map[string][]*pendingFailure
 
 	// Socket Mode.
-	tickets   map[string]bool // issued by apps.connections.open, single use
-	conns     map[int]*wsConn // open sockets by connection number (see wsConn.live)
-	rr        int             // connection number that got the last frame (round-robin cursor)
-	opened    int             // sockets opened so far
-	pongs     int
-	envelopes map[string]*envelope
-	sent      []string // envelope IDs in the order they were first sent
-	acks      []Ack
+	tickets     map[string]bool // issued by apps.connections.open, single use
+	refuseDials int             // WebSocket dials still to refuse (< 0: all); see RefuseSockets
+	conns       map[int]*wsConn // open sockets by connection number (see wsConn.live)
+	rr          int             // connection number that got the last frame (round-robin cursor)
+	opened      int             // sockets opened so far
+	pongs       int
+	envelopes   map[string]*envelope
+	sent        []string // envelope IDs in the order they were first sent
+	acks        []Ack
 
 	// response_url.
 	responseURLs map[string]*responseURL // by path id

@@ -64,12 +64,21 @@ func (s *Server) handleLink(w http.ResponseWriter, r *http.Request) {
 		s.unexpectedLocked("WebSocket dial with an unknown or already used ticket")
 	}
 	closed := s.closed
-	if !closed && valid {
+	refused := valid && s.refuseDials != 0
+	if refused && s.refuseDials > 0 {
+		s.refuseDials--
+	}
+	if !closed && valid && !refused {
 		s.wg.Add(1) // under s.mu, so never concurrent with Close's Wait
 	}
 	s.mu.Unlock()
 	if closed || !valid {
 		http.Error(w, "invalid ticket", http.StatusUnauthorized)
+		return
+	}
+	if refused {
+		// As an overloaded or unreachable WebSocket host would answer.
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	defer s.wg.Done()
@@ -580,4 +589,13 @@ func (s *Server) Unacked() []string {
 		}
 	}
 	return out
+}
+
+// RefuseSockets makes the next n WebSocket dials (after a successful
+// apps.connections.open) fail with HTTP 503; n < 0 refuses every dial until
+// RefuseSockets(0).
+func (s *Server) RefuseSockets(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseDials = n
 }

@@ -51,10 +51,23 @@ type ResponseURLPost struct {
 type user struct {
 	id, name string
 	isBot    bool
+	account  Account
+}
+
+// Account describes a workspace user beyond its ID and handle, as users.info
+// reports it. The zero value is an active full member whose real name is the
+// handle.
+type Account struct {
+	RealName        string // users.info real_name; "" means the handle
+	Deleted         bool   // deactivated
+	Bot             bool   // a bot user (is_bot)
+	Restricted      bool   // a multi-channel guest (is_restricted)
+	UltraRestricted bool   // a single-channel guest (is_restricted and is_ultra_restricted)
 }
 
 type channel struct {
 	id, name  string
+	private   bool
 	members   map[string]bool // human members; the bot is tracked by botMember
 	botMember bool
 	imUser    string // for a D… channel: the user the bot talks to
@@ -82,6 +95,19 @@ func (s *Server) AddUser(id, name string) {
 	s.users[id] = &user{id: id, name: name}
 }
 
+// SetAccount changes how users.info describes a user added with AddUser:
+// deactivated, a bot, a guest, or with another real name.
+func (s *Server) SetAccount(id string, a Account) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[id]; ok {
+		u.account = a
+		if a.UltraRestricted {
+			u.account.Restricted = true // Slack sets both for a single-channel guest
+		}
+	}
+}
+
 // AddChannel adds a public or private channel with the given human members. The bot
 // is a member of every channel added (see SetBotMember to remove it).
 func (s *Server) AddChannel(id, name string, members ...string) {
@@ -92,6 +118,16 @@ func (s *Server) AddChannel(id, name string, members ...string) {
 		c.members[m] = true
 	}
 	s.channels[id] = c
+}
+
+// SetPrivate marks a channel added with AddChannel as private: conversations.info
+// then answers channel_not_found to a bot that is not a member, as Slack does.
+func (s *Server) SetPrivate(channelID string, private bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.channels[channelID]; ok && !c.isIM() {
+		c.private = private
+	}
 }
 
 // AddMembers adds human members to a channel added with AddChannel.

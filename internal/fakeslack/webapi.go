@@ -69,6 +69,8 @@ var apiMethods = map[string]apiMethod{
 	"chat.postEphemeral":    (*Server).chatPostEphemeral,
 	"chat.update":           (*Server).chatUpdate,
 	"chat.getPermalink":     (*Server).chatGetPermalink,
+	"chat.delete":           (*Server).chatDelete,
+	"conversations.info":    (*Server).conversationsInfo,
 }
 
 // handleAPI serves /api/{method}. slack-go sends form methods as urlencoded POSTs with
@@ -358,4 +360,52 @@ func (s *Server) chatGetPermalink(p url.Values) reply {
 // Permalink is the link chat.getPermalink returns for a message.
 func Permalink(channel, ts string) string {
 	return "https://" + TeamDomain + ".slack.com/archives/" + channel + "/p" + strings.ReplaceAll(ts, ".", "")
+}
+
+// chatDelete deletes one of the bot's own messages from channel history.
+func (s *Server) chatDelete(p url.Values) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chID, ts := p.Get("channel"), p.Get("ts")
+	c, found := s.channels[chID]
+	if !found || (c.private && !c.botMember) {
+		return fail("channel_not_found")
+	}
+	m := s.findLocked(chID, ts)
+	if m == nil {
+		return fail("message_not_found")
+	}
+	if m.User != BotUserID {
+		return fail("cant_delete_message")
+	}
+	s.deleteLocked(chID, ts)
+	s.broadcastLocked()
+	return ok(map[string]any{"channel": chID, "ts": ts})
+}
+
+// conversationsInfo describes a channel. A private channel the bot is not in
+// does not exist as far as the bot can tell.
+func (s *Server) conversationsInfo(p url.Values) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, found := s.channels[p.Get("channel")]
+	if !found || (c.private && !c.botMember) {
+		return fail("channel_not_found")
+	}
+	obj := map[string]any{
+		"id": c.id, "created": 1700000000, "is_archived": false, "is_general": false,
+		"is_shared": false, "is_org_shared": false, "is_ext_shared": false, "is_pending_ext_shared": false,
+		"context_team_id": TeamID, "updated": 1700000000000,
+	}
+	if c.isIM() {
+		obj["is_im"], obj["user"], obj["is_open"] = true, c.imUser, c.imOpened
+		return ok(map[string]any{"channel": obj})
+	}
+	obj["name"], obj["name_normalized"] = c.name, c.name
+	obj["is_channel"], obj["is_group"], obj["is_im"], obj["is_mpim"] = !c.private, false, false, false
+	obj["is_private"], obj["is_member"] = c.private, c.botMember
+	obj["creator"] = BotUserID
+	obj["topic"] = map[string]any{"value": "", "creator": "", "last_set": 0}
+	obj["purpose"] = map[string]any{"value": "", "creator": "", "last_set": 0}
+	return ok(map[string]any{"channel": obj})
 }
