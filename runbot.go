@@ -88,29 +88,18 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 			return nil, err
 		}
 	}
-	pc, err := partner.New(partner.Config{
-		BaseURL: cfg.PartnerCenterURL, AuthorityHost: cfg.AuthorityHost,
-		TenantID: cfg.PartnerTenantID, ClientID: cfg.PartnerClientID, ClientSecret: cfg.PartnerSecret,
-		RefreshToken: cfg.PartnerRefreshToken, Tokens: tokens,
-		Logger:  log.With("component", "partner"),
-		Observe: m.observePartner,
-	})
+	pc, err := newPartnerClient(cfg, tokens, log, m)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	b, err := bot.New(bot.Config{
-		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		Logger:      log.With("component", "slack"),
-		ObserveAck:  m.observeAck,
-		ObserveCall: m.observeSlackCall,
-	})
+	b, err := newSlackBot(cfg, log, m)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	svc, err := commands.NewService(cfg.Policy, commands.Deps{
-		Partner: pc, Messenger: b, Groups: b, Store: store,
+		Partner: pc, Messenger: b, Groups: b, People: b, Store: store,
 		Logger:  log.With("component", "workflow"),
 		Metrics: m,
 		Now:     now,
@@ -122,6 +111,27 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 	}
 	m.watch(store, pc)
 	return &app{cfg: cfg, log: log, store: store, pc: pc, bot: b, svc: svc, metrics: m}, nil
+}
+
+// newPartnerClient and newSlackBot are the two outside connections, built the
+// same way for run and for check (which builds them even without a database).
+func newPartnerClient(cfg Config, tokens partner.TokenStore, log *slog.Logger, m *metrics) (*partner.Client, error) {
+	return partner.New(partner.Config{
+		BaseURL: cfg.PartnerCenterURL, AuthorityHost: cfg.AuthorityHost,
+		TenantID: cfg.PartnerTenantID, ClientID: cfg.PartnerClientID, ClientSecret: cfg.PartnerSecret,
+		RefreshToken: cfg.PartnerRefreshToken, Tokens: tokens,
+		Logger:  log.With("component", "partner"),
+		Observe: m.observePartner,
+	})
+}
+
+func newSlackBot(cfg Config, log *slog.Logger, m *metrics) (*bot.Bot, error) {
+	return bot.New(bot.Config{
+		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
+		Logger:      log.With("component", "slack"),
+		ObserveAck:  m.observeAck,
+		ObserveCall: m.observeSlackCall,
+	})
 }
 
 func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -27,6 +27,9 @@ const (
 	DefaultCallTimeout   = 10 * time.Second
 	DefaultDrainTimeout  = 20 * time.Second
 	DefaultGroupCacheTTL = 60 * time.Second
+	// DefaultPeopleCacheTTL bounds how long a deactivated or demoted account
+	// may still be taken for an active member.
+	DefaultPeopleCacheTTL = 60 * time.Second
 
 	// readLimit caps one incoming Socket Mode frame. slack-go's default is
 	// unlimited; the largest envelope locksmith receives is a block_actions payload
@@ -61,6 +64,8 @@ type Config struct {
 	DrainTimeout time.Duration
 	// GroupCacheTTL is how long usergroups.users.list answers are reused.
 	GroupCacheTTL time.Duration
+	// PeopleCacheTTL is how long users.info answers are reused.
+	PeopleCacheTTL time.Duration
 	// HTTPClient carries every request (Web API, apps.connections.open,
 	// response_url). Default: a client with a 30 s overall timeout. Either way it
 	// is used through nofollow.Client: a redirect is an error, never followed.
@@ -90,6 +95,9 @@ type Bot struct {
 
 	groupMu sync.Mutex
 	groups  map[string]groupEntry
+
+	peopleMu sync.Mutex
+	people   map[string]personEntry
 }
 
 var (
@@ -131,6 +139,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.GroupCacheTTL <= 0 {
 		cfg.GroupCacheTTL = DefaultGroupCacheTTL
 	}
+	if cfg.PeopleCacheTTL <= 0 {
+		cfg.PeopleCacheTTL = DefaultPeopleCacheTTL
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
@@ -155,25 +166,12 @@ func New(cfg Config) (*Bot, error) {
 		log:    cfg.Logger, // the caller names the component: a second "component" key would duplicate it
 		dms:    make(map[string]string),
 		groups: make(map[string]groupEntry),
+		people: make(map[string]personEntry),
 	}, nil
 }
 
 // Connected reports whether the Socket Mode WebSocket is up (for /readyz).
 func (b *Bot) Connected() bool { return b.connected.Load() }
-
-// AuthTest calls auth.test with the bot token (for `locksmith check`).
-func (b *Bot) AuthTest(ctx context.Context) (team, botUserID string, err error) {
-	var resp *slack.AuthTestResponse
-	err = b.call(ctx, "auth.test", func(ctx context.Context) error {
-		var err error
-		resp, err = b.api.AuthTestContext(ctx)
-		return err
-	})
-	if err != nil {
-		return "", "", err
-	}
-	return resp.Team, resp.UserID, nil
-}
 
 // Run connects to Slack over Socket Mode and serves envelopes with wf until ctx
 // ends. It then stops reading the socket, lets queued and in-flight work finish

@@ -569,12 +569,12 @@ func TestCall_AuthFailureNamesBotToken(t *testing.T) {
 	fake := newFake(t)
 	fake.Fail("auth.test", fakeslack.Failure{Error: "token_revoked"})
 	b := newBot(t, fake, &syncBuffer{}, nil)
-	_, _, err := b.AuthTest(context.Background())
+	_, err := b.AuthTest(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "token_revoked") || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
 		t.Fatalf("AuthTest = %v, want token_revoked naming SLACK_BOT_TOKEN", err)
 	}
 	fake.Fail("auth.test", fakeslack.Failure{Error: "channel_not_found"})
-	if _, _, err := b.AuthTest(context.Background()); err == nil || strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
+	if _, err := b.AuthTest(context.Background()); err == nil || strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
 		t.Fatalf("AuthTest = %v: a non-auth error must not blame the token", err)
 	}
 }

@@ -290,11 +290,11 @@ func TestMembers_UnknownGroupIsAnError(t *testing.T) {
 
 func TestAuthTest(t *testing.T) {
 	b, _, _, ctx := messengerBot(t, nil)
-	team, user, err := b.AuthTest(ctx)
+	ws, err := b.AuthTest(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if team == "" || user != fakeslack.BotUserID {
-		t.Errorf("AuthTest = %q, %q", team, user)
+	if ws.Team == "" || ws.TeamID != fakeslack.TeamID || ws.BotUserID != fakeslack.BotUserID {
+		t.Errorf("AuthTest = %+v", ws)
 	}
 }

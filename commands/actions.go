@@ -27,7 +27,7 @@ func (s *Service) Action(ctx context.Context, in Action) Reply {
 		log.Error("load request failed", "err", err)
 		return Reply{Text: "locksmith could not load this request, so nothing was done. Try again shortly."}
 	}
-	a := actor{ID: in.UserID, Name: in.UserName}
+	a := s.actorFor(ctx, in.UserID, in.UserName)
 	if req.ApprovalTS == "" && in.MessageTS != "" && (in.Kind == ActionApprove || in.Kind == ActionDeny) {
 		// A click on the card that beat SetApprovalMessage (it is recorded just
 		// after chat.postMessage returns): the click says where the card is, so
@@ -77,7 +77,10 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	acc, err := s.accessFor(ctx, pol.Grants, a.ID, &customer)
 	if err != nil {
 		log.Error("grant check failed", "err", err)
-		return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done."}
+		if errors.As(err, new(*AccountError)) {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, err.Error())
+		}
+		return Reply{Text: permissionProblem(err, "Try again shortly.")}
 	}
 	if !acc.allows(need) {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("decider holds %q; needs %s", acc.best, need))
@@ -154,7 +157,11 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	acc, err := s.accessFor(ctx, pol.Grants, a.ID, &customer)
 	if err != nil {
 		log.Error("grant check failed", "err", err)
-		return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again; your approval still stands."}
+		if errors.As(err, new(*AccountError)) {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, err.Error())
+			return Reply{Text: permissionProblem(err, "")}
+		}
+		return Reply{Text: permissionProblem(err, "Try again; your approval still stands.")}
 	}
 	// Guarantee 4: reset exactly what was approved. If the target gained a
 	// stronger admin role since approval, the approval no longer covers them.
@@ -175,9 +182,15 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	// The approval counts only while the approver could still give it: a grant
 	// removed since (someone left the helpdesk group) takes the approval with it.
 	approverAcc, err := s.accessFor(ctx, pol.Grants, req.DeciderID, &customer)
+	var approverAccount *AccountError
+	if errors.As(err, &approverAccount) {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's "+err.Error())
+		return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: their Slack account is now %s. Nothing was reset; make a new request.",
+			Escape(req.DeciderID, 20), approverAccount.Problem)}
+	}
 	if err != nil {
 		log.Error("grant check failed", "err", err)
-		return Reply{Text: "locksmith could not check permissions (Slack user groups could not be read), so nothing was done. Try again; your approval still stands."}
+		return Reply{Text: "locksmith could not check permissions with Slack, so nothing was done. Try again; your approval still stands."}
 	}
 	if !approverAcc.allows(need) {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("approver %s no longer holds %s", req.DeciderID, need))

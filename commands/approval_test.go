@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -344,9 +345,16 @@ func TestApproval_ResetRolesRecheckFails(t *testing.T) {
 	h.wantState(id, approvals.StateApproved)
 }
 
+// A requester whose grants all come through user groups that cannot be read is
+// refused at the click, and keeps the approval. (A broken group does not take
+// away grants that name the requester directly: TestGrants_BrokenGroupFailsOnlyItsGrants.)
 func TestApproval_ResetGroupErrorFailsClosed(t *testing.T) {
 	h := newHarness(t, true)
 	id := h.approved()
+	h.setPolicy(func(p *Policy) {
+		p.Grants = slices.Clone(p.Grants)
+		p.Grants[0] = Grant{Usergroups: []string{"S0LEADS"}, Roles: p.Grants[0].Roles, Customers: p.Grants[0].Customers}
+	})
 	h.groups.membersFn = func(context.Context, string) ([]string, error) { return nil, errors.New("slack: ratelimited") }
 	reply := h.click(ActionReset, id, requester)
 	wantContains(t, "reply", reply, "could not check your permissions", "approval still stands")

@@ -37,6 +37,41 @@ type Groups interface {
 	Members(ctx context.Context, usergroupID string) ([]string, error)
 }
 
+// People answers who a Slack user is (users.info), so that only active full
+// members of the workspace act through locksmith, and the audit trail names
+// them by their real name rather than a handle they can change.
+type People interface {
+	// Person describes userID. An error means Slack could not say; the caller
+	// then refuses (fails closed).
+	Person(ctx context.Context, userID string) (Person, error)
+}
+
+// Person is a Slack user as users.info describes them.
+type Person struct {
+	ID              string
+	RealName        string // "" when Slack has none
+	Deleted         bool   // deactivated
+	Bot             bool
+	Restricted      bool // a guest (multi-channel, or single-channel when UltraRestricted)
+	UltraRestricted bool
+}
+
+// Problem says why the person may not use locksmith even when a grant names
+// them, or "" for an active full member.
+func (p Person) Problem() string {
+	switch {
+	case p.Deleted:
+		return "a deactivated account"
+	case p.Bot:
+		return "a bot"
+	case p.UltraRestricted:
+		return "a single-channel guest"
+	case p.Restricted:
+		return "a guest"
+	}
+	return ""
+}
+
 // Invocation is one /reset-password typed in Slack.
 type Invocation struct {
 	UserID    string // who typed it (U…/W…)

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -54,8 +55,10 @@ func (g Grant) covers(c partner.Customer) bool {
 }
 
 // accessFor evaluates the grants for one user and, when customer is non-nil, the
-// strongest role they hold for it. Group lookups that fail make the whole check
-// fail: a permission check that cannot be completed refuses (fail closed).
+// strongest role they hold for it. It fails (fail closed) when the user is not
+// an active full member of the workspace (*AccountError), when Slack cannot say
+// whether they are, and when no grant could be confirmed because a user group
+// could not be read.
 func (s *Service) accessFor(ctx context.Context, grants []Grant, userID string, customer *partner.Customer) (access, error) {
 	held, err := s.grantsNaming(ctx, grants, userID)
 	if err != nil {
@@ -68,20 +71,78 @@ func (s *Service) accessFor(ctx context.Context, grants []Grant, userID string, 
 	return a, nil
 }
 
+// AccountError means a grant names someone whose Slack account may not act:
+// deactivated, a bot or a guest. Grants are matched by user ID, and an ID
+// stays in locksmith.yaml after its person leaves or becomes a guest.
+type AccountError struct {
+	UserID  string
+	Problem string // Person.Problem
+}
+
+func (e *AccountError) Error() string {
+	return fmt.Sprintf("Slack user %s is %s", e.UserID, e.Problem)
+}
+
 // grantsNaming returns the grants that name userID, directly or through a
-// Slack user group.
+// Slack user group. A user group that cannot be read counts as not naming the
+// user, so a broken group takes away only the grants that name it; the error is
+// returned only when it may have hidden the one grant that would have counted,
+// i.e. when no other grant names the user.
 func (s *Service) grantsNaming(ctx context.Context, grants []Grant, userID string) ([]Grant, error) {
+	if s.people != nil {
+		p, err := s.people.Person(ctx, userID)
+		if err != nil {
+			return nil, fmt.Errorf("look up Slack user %s: %w", userID, err)
+		}
+		if why := p.Problem(); why != "" {
+			return nil, &AccountError{UserID: userID, Problem: why}
+		}
+	}
 	var held []Grant
-	for _, g := range grants {
+	var groupErrs []error
+	for i, g := range grants {
 		member, err := s.grantNames(ctx, g, userID)
 		if err != nil {
-			return nil, err
+			groupErrs = append(groupErrs, fmt.Errorf("grants[%d]: %w", i, err))
+			continue
 		}
 		if member {
 			held = append(held, g)
 		}
 	}
+	if len(groupErrs) > 0 {
+		if len(held) == 0 {
+			return nil, errors.Join(groupErrs...)
+		}
+		if s.log != nil {
+			s.log.Warn("grants skipped: a Slack user group in them could not be read", "slack_user", userID, "err", errors.Join(groupErrs...))
+		}
+	}
 	return held, nil
+}
+
+// actorFor names the person who typed or clicked, for the audit trail: their
+// real name from Slack rather than the handle in the payload, which Slack has
+// deprecated and anyone can change. Without an answer from Slack the handle
+// is kept; the grant check then refuses anyway.
+func (s *Service) actorFor(ctx context.Context, userID, payloadName string) actor {
+	a := actor{ID: userID, Name: payloadName}
+	if s.people == nil {
+		return a
+	}
+	if p, err := s.people.Person(ctx, userID); err == nil && p.RealName != "" {
+		a.Name = p.RealName
+	}
+	return a
+}
+
+// permissionProblem is the reply when grantsNaming or accessFor failed.
+func permissionProblem(err error, rest string) string {
+	var ae *AccountError
+	if errors.As(err, &ae) {
+		return "locksmith acts only for active full members of this Slack workspace, and your account is " + ae.Problem + ". Nothing was done."
+	}
+	return "locksmith could not check your permissions with Slack, so nothing was done. " + rest
 }
 
 // bestRole is the strongest role the held grants give for customer, "" for none.

@@ -313,3 +313,18 @@ func TestSlashCommand_GrantForAnotherCustomerOnly(t *testing.T) {
 		t.Errorf("a card was posted")
 	}
 }
+
+// A user group that cannot be read takes away only the grants that name it:
+// someone named directly by another grant is served as before, while the
+// group's members, who hold nothing else, are refused (fail closed).
+func TestGrants_BrokenGroupFailsOnlyItsGrants(t *testing.T) {
+	h := newHarness(t, true)
+	h.groups.membersFn = func(context.Context, string) ([]string, error) {
+		return nil, errors.New("slack usergroups.users.list: no_such_subteam")
+	}
+	if reply := h.slash(requester, slashText); !strings.Contains(reply, "approval") || strings.Contains(reply, "could not check") {
+		t.Fatalf("requester named directly was refused because of a broken group: %q", reply)
+	}
+	reply := h.slash(groupUser, slashText)
+	wantContains(t, "reply", reply, "could not check your permissions", "nothing was done")
+}

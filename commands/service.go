@@ -57,10 +57,14 @@ type Deps struct {
 	Partner   PartnerCenter
 	Messenger Messenger
 	Groups    Groups
-	Store     *approvals.Store
-	Logger    *slog.Logger
-	Metrics   Metrics
-	Now       func() time.Time
+	// People, when set, is asked who each requester and approver is: accounts
+	// that are deactivated, bots or guests are refused whatever the grants say,
+	// and the audit trail records real names. main always sets it.
+	People  People
+	Store   *approvals.Store
+	Logger  *slog.Logger
+	Metrics Metrics
+	Now     func() time.Time
 	// GeneratePassword defaults to partner.GeneratePassword.
 	GeneratePassword func(length int) (secret.Password, error)
 	// OpTimeout bounds one slash command or click, Partner Center retries included.
@@ -78,6 +82,7 @@ type Service struct {
 	pc        PartnerCenter
 	msg       Messenger
 	groups    Groups
+	people    People
 	store     *approvals.Store
 	log       *slog.Logger
 	metrics   Metrics
@@ -104,7 +109,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 		return nil, errors.New("commands: Partner, Messenger, Groups and Store are required")
 	}
 	s := &Service{
-		pc: d.Partner, msg: d.Messenger, groups: d.Groups, store: d.Store,
+		pc: d.Partner, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
 		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}),
 	}
@@ -192,7 +197,7 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	if pol.RequireReason && parsed.Reason == "" {
 		return Reply{Text: "A reason is required (a ticket number will do): `/reset-password <customer> <user> <reason>`."}
 	}
-	actor := actor{ID: in.UserID, Name: in.UserName}
+	actor := s.actorFor(ctx, in.UserID, in.UserName)
 
 	// No grant at all: refuse before any Partner Center call, so people without a
 	// grant cannot even probe which customers and users exist.
@@ -201,7 +206,10 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	held, err := s.grantsNaming(ctx, pol.Grants, in.UserID)
 	if err != nil {
 		log.Error("grant check failed", "err", err)
-		return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again shortly."}
+		if errors.As(err, new(*AccountError)) {
+			s.refuse(ctx, actor, in.CorrelationID, nil, nil, err.Error())
+		}
+		return Reply{Text: permissionProblem(err, "Try again shortly.")}
 	}
 	if len(held) == 0 {
 		s.refuse(ctx, actor, in.CorrelationID, nil, nil, "no grant")

@@ -54,6 +54,7 @@ type Server struct {
 	tokenLifetime time.Duration
 	bomOnGetUser  bool
 	mfaRequired   bool
+	account       SignedInAccount // whom access tokens are issued for
 
 	initialRefresh string
 	refreshTokens  map[string]*refreshState
@@ -97,6 +98,7 @@ func New() *Server {
 		users:         map[string]*tenantUsers{},
 		pageSize:      defaultPageSize,
 		tokenLifetime: defaultTokenLifetime,
+		account:       DefaultAccount,
 		refreshTokens: map[string]*refreshState{},
 		accessTokens:  map[string]time.Time{},
 		continuations: map[string]continuation{},

@@ -187,7 +187,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, form url.Values,
 	}
 	now := time.Now()
 	lifetime := s.tokenLifetime
-	access, refresh := randomToken("at-"), randomToken("rt-")
+	access, refresh := s.accessTokenLocked(), randomToken("rt-")
 	s.accessTokens[access] = now.Add(lifetime)
 	// Rotation: a new refresh token every time; the old one stays valid (§1.3).
 	s.refreshTokens[refresh] = &refreshState{}
