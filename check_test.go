@@ -68,6 +68,16 @@ func (h *harness) check(args ...string) (int, string) {
 	return code, out.String()
 }
 
+// checkFails runs check and fails the test unless it exits 1.
+func (h *harness) checkFails(args ...string) string {
+	h.t.Helper()
+	code, out := h.check(args...)
+	if code != exitFailed {
+		h.t.Fatalf("check: exit %d, want 1:\n%s", code, out)
+	}
+	return out
+}
+
 // wantLine asserts a line of check's output that starts with item and
 // contains every want.
 func wantLine(t *testing.T, out, item string, want ...string) {
@@ -121,10 +131,7 @@ func TestCheck_SlackAppToken(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newCheckHarness(t)
 			breakIt(h)
-			code, out := h.check()
-			if code != exitFailed {
-				t.Fatalf("exit %d, want 1:\n%s", code, out)
-			}
+			out := h.checkFails()
 			wantLine(t, out, "Slack app token: FAIL", "fix: SLACK_APP_TOKEN")
 			wantLine(t, out, "Slack bot token: OK") // the other token is judged on its own
 		})
@@ -134,10 +141,7 @@ func TestCheck_SlackAppToken(t *testing.T) {
 func TestCheck_SlackBotToken(t *testing.T) {
 	h := newCheckHarness(t)
 	h.slack.Fail("auth.test", fakeslack.Failure{Error: "invalid_auth"})
-	code, out := h.check()
-	if code != exitFailed {
-		t.Fatalf("exit %d, want 1:\n%s", code, out)
-	}
+	out := h.checkFails()
 	wantLine(t, out, "Slack bot token: FAIL", "invalid_auth", "fix: SLACK_BOT_TOKEN")
 	wantLine(t, out, "Slack app token: OK")
 }
@@ -155,10 +159,7 @@ func TestCheck_People(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newCheckHarness(t)
 			h.slack.SetAccount("U1LEAD", tc.account)
-			code, out := h.check()
-			if code != exitFailed {
-				t.Fatalf("exit %d, want 1:\n%s", code, out)
-			}
+			out := h.checkFails()
 			wantLine(t, out, "grants[0].slack_users[1] U1LEAD: FAIL", tc.want, "fix: remove it from grants[0].slack_users")
 			wantLine(t, out, "grants[0].slack_users[0] U1TECH: OK")
 		})
@@ -170,10 +171,7 @@ func TestCheck_People(t *testing.T) {
 		if err := os.WriteFile(p, []byte(strings.Replace(checkPolicy, "U1LEAD", "U1GHOST", 1)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		code, out := h.check()
-		if code != exitFailed {
-			t.Fatalf("exit %d, want 1:\n%s", code, out)
-		}
+		out := h.checkFails()
 		wantLine(t, out, "grants[0].slack_users[1] U1GHOST: FAIL", "no such user", "fix: grants[0].slack_users[1]")
 	})
 }
@@ -182,20 +180,14 @@ func TestCheck_Usergroups(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		h := newCheckHarness(t)
 		h.slack.Fail("usergroups.users.list", fakeslack.Failure{Error: "no_such_subteam"})
-		code, out := h.check()
-		if code != exitFailed {
-			t.Fatalf("exit %d, want 1:\n%s", code, out)
-		}
+		out := h.checkFails()
 		wantLine(t, out, "grants[0].slack_usergroups[0] S1DESK: FAIL", "no such user group", "grants[0] gives nobody anything", "fix: grants[0].slack_usergroups[0]")
 		wantLine(t, out, "grants[1].slack_usergroups[0] S1LEADS: OK")
 	})
 	t.Run("empty", func(t *testing.T) {
 		h := newCheckHarness(t)
 		h.slack.AddUsergroup("S1LEADS")
-		code, out := h.check()
-		if code != exitFailed {
-			t.Fatalf("exit %d, want 1:\n%s", code, out)
-		}
+		out := h.checkFails()
 		wantLine(t, out, "grants[1].slack_usergroups[0] S1LEADS: FAIL", "no members", "grants[1]", "fix: add people to the group")
 	})
 	t.Run("scope missing", func(t *testing.T) {
@@ -210,10 +202,7 @@ func TestCheck_Channels(t *testing.T) {
 	t.Run("bot not a member", func(t *testing.T) {
 		h := newCheckHarness(t)
 		h.slack.SetBotMember("C1APPROVE", false)
-		code, out := h.check()
-		if code != exitFailed {
-			t.Fatalf("exit %d, want 1:\n%s", code, out)
-		}
+		out := h.checkFails()
 		wantLine(t, out, "approval.channel C1APPROVE: FAIL", "not a member", "fix: /invite @locksmith in #approvals, or change approval.channel")
 		wantLine(t, out, "audit.channel C1AUDIT: OK")
 	})
@@ -242,10 +231,7 @@ func TestCheck_Channels(t *testing.T) {
 	t.Run("post-test refused", func(t *testing.T) {
 		h := newCheckHarness(t)
 		h.slack.SetBotMember("C1AUDIT", false)
-		code, out := h.check("--post-test")
-		if code != exitFailed {
-			t.Fatalf("exit %d, want 1:\n%s", code, out)
-		}
+		out := h.checkFails("--post-test")
 		wantLine(t, out, "audit.channel C1AUDIT: FAIL", "not a member", "fix: invite it there (/invite @locksmith), or change audit.channel")
 	})
 }
@@ -254,10 +240,7 @@ func TestCheck_PartnerCenter(t *testing.T) {
 	t.Run("refresh token expired", func(t *testing.T) {
 		h := newCheckHarness(t)
 		h.pc.RevokeRefreshTokens(700082)
-		code, out := h.check()
-		if code != exitFailed {
-			t.Fatalf("exit %d, want 1:\n%s", code, out)
-		}
+		out := h.checkFails()
 		wantLine(t, out, "Partner Center token: FAIL", "PARTNER_REFRESH_TOKEN")
 	})
 	t.Run("signed in without MFA", func(t *testing.T) {
@@ -275,10 +258,7 @@ func TestCheck_PartnerCenter(t *testing.T) {
 	t.Run("no API permission", func(t *testing.T) {
 		h := newCheckHarness(t)
 		h.pc.AddFault(fakepartner.Fault{Method: http.MethodGet, PathContains: "/v1/customers", Status: http.StatusForbidden})
-		code, out := h.check()
-		if code != exitFailed {
-			t.Fatalf("exit %d, want 1:\n%s", code, out)
-		}
+		out := h.checkFails()
 		wantLine(t, out, "Partner Center token: OK")
 		wantLine(t, out, "Partner Center API: FAIL", "fix: the app registration's Partner Center API permission")
 	})
@@ -289,10 +269,7 @@ func TestCheck_PartnerCenter(t *testing.T) {
 func TestCheck_ExamplePlaceholders(t *testing.T) {
 	h := newCheckHarness(t)
 	h.env["LOCKSMITH_CONFIG"] = "locksmith.example.yaml"
-	code, out := h.check()
-	if code != exitFailed {
-		t.Fatalf("exit %d, want 1:\n%s", code, out)
-	}
+	out := h.checkFails()
 	for _, item := range []string{
 		"approval.channel C0APPROVALS", "audit.channel C0AUDIT", "grants[0].slack_users[0] U0ALICE",
 		"grants[0].slack_users[1] U0BOB", "grants[0].slack_usergroups[0] S0HELPDESK", "grants[1].slack_users[0] U0LEAD",
@@ -331,10 +308,7 @@ func TestCheck_PlaceholderListMatchesExample(t *testing.T) {
 func TestCheck_Database(t *testing.T) {
 	h := newCheckHarness(t)
 	h.env["LOCKSMITH_DATABASE_URL"] = filepath.Join(t.TempDir(), "missing", "locksmith.db")
-	code, out := h.check()
-	if code != exitFailed {
-		t.Fatalf("exit %d, want 1:\n%s", code, out)
-	}
+	out := h.checkFails()
 	wantLine(t, out, "database: FAIL", "does not exist", "fix: LOCKSMITH_DATABASE_URL")
 	wantLine(t, out, "Slack bot token: OK")
 	wantLine(t, out, "Partner Center API: OK")
