@@ -91,3 +91,15 @@ func TestE2E_BrokenUsergroupFailsOnlyItsGrants(t *testing.T) {
 		t.Fatalf("grace, granted only through the broken group: reply %q", reply)
 	}
 }
+
+// An app installed from an older manifest, without users:read, is told about
+// at start-up, not only by the first refused technician.
+func TestE2E_MissingUsersReadScopeLoggedAtStart(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: true})
+	h.slack.Fail("users.info", fakeslack.Failure{Error: "missing_scope", Times: -1})
+	h.start()
+	h.waitFor("the missing scope in the log", func() bool { return strings.Contains(h.logs.String(), "lacks the users:read scope") })
+	if reply := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(reply, "could not check your permissions") {
+		t.Fatalf("reply %q: without users:read every request is refused", reply)
+	}
+}

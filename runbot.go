@@ -193,6 +193,7 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		return nil
 	})
+	g.Go(func() error { a.checkSlackScopes(gctx); return nil })
 	g.Go(func() error {
 		// Record outcomes a previous run could not write before the first sweep,
 		// so a reset that happened is not reconciled as "outcome unknown".
@@ -255,5 +256,27 @@ func (a *app) keepTokenAlive(ctx context.Context) {
 				a.log.Error("scheduled refresh-token redemption failed", "err", err)
 			}
 		}
+	}
+}
+
+// checkSlackScopes warns at start-up when the bot token cannot read users
+// (users:read, added to the manifest after the first releases): every request
+// is then refused, since locksmith cannot tell members from guests, and the
+// operator should hear why before the first technician does.
+func (a *app) checkSlackScopes(ctx context.Context) {
+	ws, err := a.bot.AuthTest(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("Slack auth.test failed; run `locksmith check`", "err", err)
+		}
+		return
+	}
+	if _, err := a.bot.Person(ctx, ws.BotUserID); err != nil && ctx.Err() == nil {
+		var ae *bot.APIError
+		if errors.As(err, &ae) && ae.Code == "missing_scope" {
+			a.log.Error("the Slack app lacks the users:read scope, so every request will be refused; update the app from manifest.yaml and reinstall it", "err", err)
+			return
+		}
+		a.log.Warn("users.info failed at start-up; run `locksmith check`", "err", err)
 	}
 }
