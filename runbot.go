@@ -260,9 +260,10 @@ func (a *app) keepTokenAlive(ctx context.Context) {
 }
 
 // checkSlackScopes warns at start-up when the bot token cannot read users
-// (users:read, added to the manifest after the first releases): every request
-// is then refused, since locksmith cannot tell members from guests, and the
-// operator should hear why before the first technician does.
+// (users:read, added to the manifest after the first releases): locksmith then
+// cannot tell members from guests or deactivated accounts and honours grants
+// as older releases did (commands.ErrPeopleNotReadable), and the operator
+// should hear that before relying on the check.
 func (a *app) checkSlackScopes(ctx context.Context) {
 	ws, err := a.bot.AuthTest(ctx)
 	if err != nil {
@@ -274,7 +275,7 @@ func (a *app) checkSlackScopes(ctx context.Context) {
 	if _, err := a.bot.Person(ctx, ws.BotUserID); err != nil && ctx.Err() == nil {
 		var ae *bot.APIError
 		if errors.As(err, &ae) && ae.Code == "missing_scope" {
-			a.log.Error("the Slack app lacks the users:read scope, so every request will be refused; update the app from manifest.yaml and reinstall it", "err", err)
+			a.log.Error("the Slack app lacks the users:read scope, so locksmith cannot refuse deactivated, bot or guest accounts named in grants; update the app from manifest.yaml and reinstall it", "err", err)
 			return
 		}
 		a.log.Warn("users.info failed at start-up; run `locksmith check`", "err", err)

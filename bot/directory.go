@@ -63,6 +63,10 @@ func (b *Bot) Person(ctx context.Context, userID string) (commands.Person, error
 		return err
 	})
 	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == "missing_scope" {
+			return commands.Person{}, fmt.Errorf("%w: %w", commands.ErrPeopleNotReadable, err)
+		}
 		return commands.Person{}, err
 	}
 	p := commands.Person{

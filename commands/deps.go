@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/locksmithbot/locksmith/internal/secret"
@@ -42,9 +43,17 @@ type Groups interface {
 // them by their real name rather than a handle they can change.
 type People interface {
 	// Person describes userID. An error means Slack could not say; the caller
-	// then refuses (fails closed).
+	// then refuses (fails closed), except for ErrPeopleNotReadable.
 	Person(ctx context.Context, userID string) (Person, error)
 }
+
+// ErrPeopleNotReadable is what People returns (wrapped) when the Slack app may
+// not read users at all: an app installed from a manifest older than the
+// users:read scope. Such a deployment worked before locksmith checked account
+// kinds, so it keeps working: grants are honoured as they were, without the
+// member check, and start-up and `locksmith check` tell the operator to
+// reinstall the app. Any other error still fails closed.
+var ErrPeopleNotReadable = errors.New("the Slack app lacks the users:read scope")
 
 // Person is a Slack user as users.info describes them.
 type Person struct {

@@ -91,11 +91,15 @@ func (e *AccountError) Error() string {
 func (s *Service) grantsNaming(ctx context.Context, grants []Grant, userID string) ([]Grant, error) {
 	if s.people != nil {
 		p, err := s.people.Person(ctx, userID)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrPeopleNotReadable):
+			// An older installation: see ErrPeopleNotReadable.
+		case err != nil:
 			return nil, fmt.Errorf("look up Slack user %s: %w", userID, err)
-		}
-		if why := p.Problem(); why != "" {
-			return nil, &AccountError{UserID: userID, Problem: why}
+		default:
+			if why := p.Problem(); why != "" {
+				return nil, &AccountError{UserID: userID, Problem: why}
+			}
 		}
 	}
 	var held []Grant
