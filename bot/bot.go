@@ -73,6 +73,11 @@ type Config struct {
 	// Logger receives the bot's log lines as they are; the caller adds any
 	// attributes (such as the component) that say where they came from.
 	Logger *slog.Logger
+	// Label, when set, marks everything the bot shows in Slack (`locksmith demo`
+	// sets "DEMO"): text gets a "[Label] " prefix and block messages a first
+	// context block with Label and LabelNote. See label.go.
+	Label     string
+	LabelNote string
 	// ObserveAck, when set, is called with the time from reading an envelope to
 	// handing its ack to the socket writer.
 	ObserveAck func(elapsed time.Duration)

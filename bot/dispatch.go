@@ -155,9 +155,9 @@ func (b *Bot) slashCommand(rs *runState, evt socketmode.Event) {
 	// Offering to the queue never waits, so the ack goes out at once either way;
 	// a full queue turns the ack itself into the "busy" answer.
 	queued := offer(rs.queue, j)
-	reply := ackPayload{ResponseType: "ephemeral", Text: lookingUpText}
+	reply := ackPayload{ResponseType: "ephemeral", Text: b.labelText(lookingUpText)}
 	if !queued {
-		reply.Text = busyText
+		reply.Text = b.labelText(busyText)
 	}
 	b.ack(rs, evt.Request.EnvelopeID, reply, received, log)
 	// The command text is user input (and a reason may name people): not logged.
@@ -358,7 +358,7 @@ func (b *Bot) reply(ctx context.Context, j job, r commands.Reply) error {
 	if j.responseURL != "" {
 		err := b.call(ctx, "response_url", func(ctx context.Context) error {
 			return slack.PostWebhookCustomHTTPContext(ctx, j.responseURL, b.cfg.HTTPClient, &slack.WebhookMessage{
-				Text:            text,
+				Text:            b.labelText(text),
 				ResponseType:    slack.ResponseTypeEphemeral,
 				ReplaceOriginal: false,
 			})
@@ -369,7 +369,7 @@ func (b *Bot) reply(ctx context.Context, j job, r commands.Reply) error {
 		j.log.Warn("response_url failed; falling back to chat.postEphemeral", "error", err)
 	}
 	return b.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
-		_, err := b.api.PostEphemeralContext(ctx, j.channelID, j.userID, slack.MsgOptionText(text, false))
+		_, err := b.api.PostEphemeralContext(ctx, j.channelID, j.userID, b.message(text, nil))
 		return err
 	})
 }

@@ -19,8 +19,7 @@ func (b *Bot) PostApproval(ctx context.Context, channel string, c commands.Card)
 	var ref commands.MessageRef
 	err := b.call(ctx, "chat.postMessage", func(ctx context.Context) error {
 		var err error
-		ref.Channel, ref.TS, err = b.api.PostMessageContext(ctx, channel,
-			slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false))
+		ref.Channel, ref.TS, err = b.api.PostMessageContext(ctx, channel, b.message(fallback, blocks))
 		return err
 	})
 	if err != nil {
@@ -44,8 +43,7 @@ func (b *Bot) PostApproval(ctx context.Context, channel string, c commands.Card)
 func (b *Bot) UpdateApproval(ctx context.Context, ref commands.MessageRef, c commands.Card) error {
 	blocks, fallback := renderCard(c)
 	return b.call(ctx, "chat.update", func(ctx context.Context) error {
-		_, _, _, err := b.api.UpdateMessageContext(ctx, ref.Channel, ref.TS,
-			slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false))
+		_, _, _, err := b.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, b.message(fallback, blocks))
 		return err
 	})
 }
@@ -58,7 +56,7 @@ func (b *Bot) Notify(ctx context.Context, userID string, n commands.Notice) erro
 	}
 	blocks, fallback := renderNotice(n)
 	return b.call(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, dm, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false))
+		_, _, err := b.api.PostMessageContext(ctx, dm, b.message(fallback, blocks))
 		return err
 	})
 }
@@ -78,7 +76,7 @@ func (b *Bot) DeliverPassword(ctx context.Context, userID string, d commands.Del
 		return err
 	}
 	return b.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
-		_, err := b.api.PostEphemeralContext(ctx, dm, userID, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false))
+		_, err := b.api.PostEphemeralContext(ctx, dm, userID, b.message(fallback, blocks))
 		return err
 	})
 }
@@ -86,7 +84,7 @@ func (b *Bot) DeliverPassword(ctx context.Context, userID string, d commands.Del
 // PostChannel posts one line of already-escaped mrkdwn to a channel.
 func (b *Bot) PostChannel(ctx context.Context, channel, text string) error {
 	return b.call(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, channel, slack.MsgOptionText(clip(text, maxSectionText), false))
+		_, _, err := b.api.PostMessageContext(ctx, channel, b.message(clip(text, maxSectionText), nil))
 		return err
 	})
 }
