@@ -48,6 +48,10 @@ type Config struct {
 	LogLevel    slog.Level
 
 	Policy commands.Policy
+
+	// Label marks every Slack message (`locksmith demo`: "DEMO"); not from the
+	// environment.
+	Label, LabelNote string
 }
 
 // fileConfig is locksmith.yaml as written; unknown keys are rejected.

@@ -129,6 +129,8 @@ func newSlackBot(cfg Config, log *slog.Logger, m *metrics) (*bot.Bot, error) {
 	return bot.New(bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		Logger:      log.With("component", "slack"),
+		Label:       cfg.Label,
+		LabelNote:   cfg.LabelNote,
 		ObserveAck:  m.observeAck,
 		ObserveCall: m.observeSlackCall,
 	})
