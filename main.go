@@ -26,6 +26,7 @@ Usage:
   locksmith [run]            run the bot (Socket Mode; needs the environment and locksmith.yaml)
   locksmith check            validate the configuration and reach Slack and Partner Center; change nothing
   locksmith demo [--local]   try it against a built-in sample Partner Center (--local: no Slack account either)
+  locksmith healthcheck      exit 0 when the locksmith at LOCKSMITH_LISTEN answers /healthz (--ready: /readyz)
   locksmith audit export     print the audit trail as JSON lines   [--since 2026-01-02T15:04:05Z|24h] [--customer ID|domain]
   locksmith audit verify     check the audit trail's hash chain; exit 1 naming the first bad row
   locksmith version          print the version, VCS revision and Go version (also --version)
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runCheck(ctx, args, getenv, stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		err = runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		sub := ""
 		if len(args) > 0 {
