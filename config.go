@@ -27,7 +27,7 @@ import (
 )
 
 // Config is everything locksmith needs to run: secrets and endpoints from the
-// environment, policy from locksmith.yaml (DESIGN.md "Configuration").
+// environment, policy from locksmith.yaml (README.md "Configuration").
 type Config struct {
 	SlackAppToken secret.Token
 	SlackBotToken secret.Token

@@ -313,7 +313,7 @@ func (h *harness) patches() int {
 	return n
 }
 
-// assertPasswordOnlyInEphemeral checks DESIGN.md guarantee 1 for one reset: the
+// assertPasswordOnlyInEphemeral checks guarantee 1 of docs/architecture.md for one reset: the
 // password Partner Center received reached Slack in exactly one call, the
 // ephemeral in the requester's DM, and appears in no log line.
 func (h *harness) assertPasswordOnlyInEphemeral(requester string, pw string) {

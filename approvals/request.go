@@ -4,7 +4,7 @@
 //
 // Every state change is one conditional UPDATE (WHERE id = ? AND state = ?,
 // plus the rule it enforces), so two clicks, two replicas or a redelivered
-// envelope cannot make the same transition twice (DESIGN.md guarantee 3); the
+// envelope cannot make the same transition twice (docs/architecture.md, guarantee 3); the
 // loser gets a *ConflictError carrying the request as the winner left it.
 //
 // approvals stores no secret, ever: the refresh token is stored only as

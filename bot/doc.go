@@ -5,7 +5,7 @@
 //
 // It implements commands.Messenger and commands.Groups and calls a
 // commands.Workflow; it never imports partner or approvals, so the transport can
-// reach Partner Center and request state only through the workflow (DESIGN.md).
+// reach Partner Center and request state only through the workflow (docs/architecture.md).
 //
 // Guarantees this package upholds:
 //   - Every envelope is acked as soon as it is read, before any slow work (the 3 s

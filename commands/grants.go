@@ -20,7 +20,7 @@ type Grant struct {
 }
 
 // roleRank orders the two roles a reset can need. A Privileged Authentication
-// Administrator may reset everyone a User Administrator may (reference §9).
+// Administrator may reset everyone a User Administrator may (docs/partner-center.md §9).
 func roleRank(r partner.Role) int {
 	switch r {
 	case partner.RoleUserAdministrator:

@@ -34,8 +34,9 @@ type FinishWrite struct {
 
 // Outbox keeps late writes outside the database until the database takes them,
 // so that a reset's outcome is recorded even if locksmith is restarted (or
-// killed) while the database is unavailable: DESIGN.md requires the outcome
-// "as soon as the store allows, on restart at the latest". main backs it with
+// killed) while the database is unavailable: the outcome is recorded as soon
+// as the store allows, on restart at the latest (docs/architecture.md,
+// guarantee 2). main backs it with
 // files in a spool directory.
 type Outbox interface {
 	Put(w LateWrite) error

@@ -14,7 +14,7 @@ const (
 	maxCommandText  = 1500
 	maxReasonRunes  = 500
 	maxCustomerText = 256
-	// UPN limits from Entra (reference/partner-center.md §4.2).
+	// UPN limits from Entra (docs/partner-center.md §4.2).
 	maxUPN       = 113
 	maxUPNLocal  = 64
 	maxUPNDomain = 48
@@ -63,7 +63,7 @@ const Usage = "*Usage:* `/reset-password <customer> <user> [reason…]`\n" +
 var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	domainRE = regexp.MustCompile(`^(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))+$`)
-	// Characters Entra allows before the @ of a UPN (reference §4.2).
+	// Characters Entra allows before the @ of a UPN (docs/partner-center.md §4.2).
 	upnLocalRE = regexp.MustCompile(`^[A-Za-z0-9'._!#^~-]+$`)
 	// Slack markup: <@U123|name>, <#C123>, <!channel>, <http://x|y>, <mailto:a@b|a@b>.
 	slackMarkupRE = regexp.MustCompile(`<[^<>]*>`)

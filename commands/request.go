@@ -72,7 +72,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 		CancelButton: created.ID,
 	}
 	if status != "" {
-		// Flag a synced user before anything changes (DESIGN.md): the requester
+		// Flag a synced user before anything changes (docs/partner-center.md §6.2): the requester
 		// may prefer to withdraw and reset on premises.
 		notice.Text += "\n" + status
 	}

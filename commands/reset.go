@@ -24,7 +24,7 @@ type resetOutcome struct {
 // setAndDeliver generates a password, has Partner Center set it (the user must
 // change it at next sign-in) and hands it to the requester by ephemeral DM. The
 // password lives only in this function's frame: it is never returned, logged or
-// stored (DESIGN.md guarantee 1).
+// stored (guarantee 1 in docs/architecture.md).
 func (s *Service) setAndDeliver(ctx context.Context, log *slog.Logger, pol *Policy, requesterID string, c partner.Customer, u partner.User) resetOutcome {
 	pw, err := s.genPW(pol.PasswordLength)
 	if err != nil {

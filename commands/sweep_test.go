@@ -178,8 +178,8 @@ func TestSweep_ReplicaClockAheadDoesNotMarkLiveReset(t *testing.T) {
 
 // A request that expires inside a click's transaction (a click after the
 // deadline but before the sweeper ran) gets the same card update and notice as
-// one the sweeper expires: DESIGN.md "both final, messages updated, requester
-// notified".
+// one the sweeper expires (docs/architecture.md, "The life of a request":
+// final, card updated, requester notified).
 //
 // Known bug (see report): the store expires the request in the click's
 // transaction, ExpireDue then never returns it, and the workflow only answers

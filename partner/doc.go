@@ -4,10 +4,10 @@
 // them: which GDAP role a reset needs (RequiredRole) and how a temporary password
 // is made (GeneratePassword).
 //
-// Wire facts and their sources are in shared/reference/partner-center.md; the
-// section numbers (§) in comments refer to it.
+// Wire facts and their sources are in docs/partner-center.md; the section
+// numbers (§) in comments refer to it.
 //
-// Guarantees this package keeps (DESIGN.md "Guarantees" 1):
+// Guarantees this package keeps (guarantee 1 of docs/architecture.md):
 //   - A password leaves the process only in the PATCH body; its response, which
 //     echoes the password, is drained and discarded, never decoded or logged.
 //   - No log record and no Error() text contains a password, an access token, a

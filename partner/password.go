@@ -18,7 +18,7 @@ const (
 	DefaultPasswordLength = 16
 )
 
-// The alphabet (DESIGN.md "Passwords"). Letters and digits lose the look-alikes
+// The alphabet (docs/partner-center.md §8). Letters and digits lose the look-alikes
 // 0 O o l 1 I (the requester reads the password out over the phone). Symbols
 // are Entra's set (§8) minus what Slack renders as markup or people misread:
 // & < > ` * _ ~ \ " ' and |.

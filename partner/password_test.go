@@ -7,11 +7,11 @@ import (
 	"testing"
 )
 
-// entraSymbols is Entra's accepted symbol set (reference §8).
+// entraSymbols is Entra's accepted symbol set (docs/partner-center.md §8).
 const entraSymbols = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<>"
 
-// forbidden are the characters DESIGN.md keeps out: Slack markup, quotes,
-// and look-alikes.
+// forbidden are the characters locksmith keeps out (docs/partner-center.md §8):
+// Slack markup, quotes, and look-alikes.
 const forbidden = "&<>`*_~\\\"'|0Oo1lI "
 
 func checkPassword(t *testing.T, p string, length int) {

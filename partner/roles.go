@@ -2,8 +2,8 @@ package partner
 
 import "strings"
 
-// Role is a GDAP role a technician needs for a reset (DESIGN.md "Who may do
-// what"). Its value is the role's Entra name, as written in locksmith.yaml.
+// Role is a GDAP role a technician needs for a reset (docs/architecture.md,
+// "Who may do what"). Its value is the role's Entra name, as written in locksmith.yaml.
 type Role string
 
 // The two roles that may reset passwords through GDAP (§6.1).

@@ -64,7 +64,7 @@ func TestDisplayName(t *testing.T) {
 // Administrator may reset has a name, and every alias points at a known ID.
 func TestRoleTables_Consistent(t *testing.T) {
 	if len(resettableByUserAdmin) != 10 {
-		t.Errorf("User Administrator list has %d roles, want the 10 of reference §9", len(resettableByUserAdmin))
+		t.Errorf("User Administrator list has %d roles, want the 10 of docs/partner-center.md §9", len(resettableByUserAdmin))
 	}
 	for id := range resettableByUserAdmin {
 		if _, ok := roleNames[id]; !ok {

@@ -2,7 +2,7 @@
 // Entra ID token endpoint, for tests.
 //
 // It imports no locksmith package on purpose: it is an independent witness of the
-// wire format described in reference/partner-center.md, so a wrong JSON tag, header
+// wire format described in docs/partner-center.md, so a wrong JSON tag, header
 // or path in the client fails a test instead of being echoed back. It is strict where
 // the real service is (bearer tokens, filter operators, the password policy) and
 // records everything it sees so tests can assert on what was sent.

@@ -7,7 +7,7 @@ import (
 )
 
 // This file holds the JSON shapes the fake puts on the wire. They are written from
-// reference/partner-center.md (§1.2, §2.3, §3, §4, §5, §6.2), not shared with the
+// docs/partner-center.md (§1.2, §2.3, §3, §4, §5, §6.2), not shared with the
 // client, so a wrong tag on either side shows up as a failing test.
 
 // link is a Partner Center hypermedia link. Its uri is relative and has no "/v1"

@@ -10,7 +10,7 @@ import (
 )
 
 // This file holds the JSON shapes the fake sends: Web API objects, Socket Mode
-// control frames and envelope payloads. The shapes follow reference/slack.md §1.3,
+// control frames and envelope payloads. The shapes follow docs/slack.md §1.3,
 // §1.4, §1.7 and §3; field order follows real captures where it is known.
 
 // userObject is a users.info "user" (§3.2).

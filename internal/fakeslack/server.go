@@ -3,7 +3,7 @@
 // (hello, PINGs, envelopes, acks, disconnects).
 //
 // It imports nothing from locksmith on purpose: it is an independent witness of the
-// wire format, built from /work/shared/reference/slack.md and the slack-go v0.35.0
+// wire format, built from the notes in docs/slack.md and the slack-go v0.35.0
 // source, so a bug in the bot's understanding of Slack cannot hide in a shared type.
 //
 // Everything it sees is recorded (calls, acks, frames, raw traffic) so tests can

@@ -19,7 +19,7 @@ const Redacted = "[redacted]"
 var errMarshal = errors.New("secret: refusing to marshal a secret value")
 
 // Password is a temporary password between its generation and the one ephemeral
-// Slack message that hands it to the requester (DESIGN.md guarantee 1).
+// Slack message that hands it to the requester (guarantee 1 in docs/architecture.md).
 type Password struct{ v string }
 
 // NewPassword wraps a freshly generated password.
