@@ -19,20 +19,23 @@ COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 COPY . .
 # CGO off: a static binary (the SQLite driver is pure Go). -trimpath: no
-# builder paths inside it.
-RUN CGO_ENABLED=0 go build -buildvcs=${BUILDVCS} -trimpath -ldflags='-s -w' -o /out/locksmith . \
+# builder paths inside it. The compiler cache survives between builds.
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -buildvcs=${BUILDVCS} -trimpath -ldflags='-s -w' -o /out/locksmith . \
  && /out/locksmith help >/dev/null
 # The runtime image has no shell, so its few files are prepared here: a user
-# and group for 65532 (the conventional "nonroot" ID) and the state directory.
-RUN mkdir -p /out/etc /out/var/lib/locksmith \
- && echo 'locksmith:x:65532:65532:locksmith:/var/lib/locksmith:/sbin/nologin' >/out/etc/passwd \
- && echo 'locksmith:x:65532:' >/out/etc/group
+# and group for 65532 (the conventional "nonroot" ID), /tmp, and the state
+# directory, which alone belongs to that user.
+RUN mkdir -p /out/root/etc /out/root/var/lib /out/root/tmp /out/state \
+ && chmod 1777 /out/root/tmp && chmod 0700 /out/state \
+ && echo 'locksmith:x:65532:65532:locksmith:/var/lib/locksmith:/sbin/nologin' >/out/root/etc/passwd \
+ && echo 'locksmith:x:65532:' >/out/root/etc/group
 
 FROM scratch
 # CA certificates for Slack, Entra and Partner Center over TLS.
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/etc/passwd /out/etc/group /etc/
-COPY --from=build --chown=65532:65532 /out/var/lib/locksmith /var/lib/locksmith
+COPY --from=build /out/root/ /
+COPY --from=build --chown=65532:65532 /out/state /var/lib/locksmith
 COPY --from=build /out/locksmith /usr/local/bin/locksmith
 USER 65532:65532
 WORKDIR /var/lib/locksmith
