@@ -10,7 +10,6 @@ import (
 
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/fakeslack"
-	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
 // With a Label every message the bot shows carries it: the slash-command ack,
@@ -23,20 +22,7 @@ func TestLabel_MarksEveryMessage(t *testing.T) {
 	wf := &fakeWorkflow{slash: func(ctx context.Context, in commands.Invocation) commands.Reply {
 		mu.Lock()
 		defer mu.Unlock()
-		b := bot.Load()
-		ref, err := b.PostApproval(ctx, approvalsCh, pendingCard())
-		if err == nil {
-			err = b.UpdateApproval(ctx, ref, decidedCard())
-		}
-		if err == nil {
-			err = b.Notify(ctx, in.UserID, commands.Notice{Text: "approved", ResetButton: "REQ1", ValidUntil: expires})
-		}
-		if err == nil {
-			err = b.DeliverPassword(ctx, in.UserID, commands.Delivery{Password: secret.NewPassword("Zq8Kv3Wm9Lx2Tr7B"), UserPrincipalName: "jdoe@contoso.com"})
-		}
-		if err == nil {
-			err = b.PostChannel(ctx, approvalsCh, "Reset done for jdoe@contoso.com")
-		}
+		err := sendEveryKind(ctx, bot.Load(), in.UserID, "Zq8Kv3Wm9Lx2Tr7B")
 		wfErr = err
 		return commands.Reply{Text: "done"}
 	}}

@@ -155,6 +155,27 @@ func TestDeliverPassword_GivesUpWhenRetryAfterOutlivesCtx(t *testing.T) {
 // the requester in their DM; not in its fallback text, any other call, any frame
 // on the socket, or any log line. The flow here touches every Messenger method
 // and the reply path around the delivery.
+// sendEveryKind sends one message of every kind a Messenger sends: the card,
+// its update, a DM notice, the password ephemeral and a channel line.
+func sendEveryKind(ctx context.Context, b *Bot, userID, pw string) error {
+	ref, err := b.PostApproval(ctx, approvalsCh, pendingCard())
+	if err == nil {
+		err = b.UpdateApproval(ctx, ref, decidedCard())
+	}
+	if err == nil {
+		err = b.Notify(ctx, userID, commands.Notice{Text: "approved", ResetButton: "REQ1", ValidUntil: expires})
+	}
+	if err == nil {
+		err = b.DeliverPassword(ctx, userID, commands.Delivery{
+			Password: secret.NewPassword(pw), UserPrincipalName: "jdoe@contoso.com", UserDisplayName: "Jane Doe", CustomerName: "Contoso",
+		})
+	}
+	if err == nil {
+		err = b.PostChannel(ctx, approvalsCh, "Reset done for jdoe@contoso.com")
+	}
+	return err
+}
+
 func TestDeliverPassword_PasswordAppearsInExactlyOneCall(t *testing.T) {
 	// Letters and digits only, so every encoding on the wire (form, JSON, mrkdwn)
 	// keeps it verbatim and a plain substring search finds every copy.
@@ -165,22 +186,7 @@ func TestDeliverPassword_PasswordAppearsInExactlyOneCall(t *testing.T) {
 	wf := &fakeWorkflow{slash: func(ctx context.Context, in commands.Invocation) commands.Reply {
 		mu.Lock()
 		defer mu.Unlock()
-		b := bot.Load()
-		ref, err := b.PostApproval(ctx, approvalsCh, pendingCard())
-		if err == nil {
-			err = b.UpdateApproval(ctx, ref, decidedCard())
-		}
-		if err == nil {
-			err = b.Notify(ctx, in.UserID, commands.Notice{Text: "approved", ResetButton: "REQ1", ValidUntil: expires})
-		}
-		if err == nil {
-			err = b.DeliverPassword(ctx, in.UserID, commands.Delivery{
-				Password: secret.NewPassword(pw), UserPrincipalName: "jdoe@contoso.com", UserDisplayName: "Jane Doe", CustomerName: "Contoso",
-			})
-		}
-		if err == nil {
-			err = b.PostChannel(ctx, approvalsCh, "Reset done for jdoe@contoso.com")
-		}
+		err := sendEveryKind(ctx, bot.Load(), in.UserID, pw)
 		wfErr = err
 		return commands.Reply{Text: "Password shown above."}
 	}}
