@@ -5,6 +5,9 @@
 #
 #   docker build -t locksmith .          (or: podman build / buildah bud --format docker)
 #
+# RUN --mount (the compiler cache) needs BuildKit (Docker's default builder
+# since 23.0), podman or buildah.
+#
 # Run, and everything else an operator needs: docs/operations.md.
 
 ARG GO_VERSION=1.26.8
