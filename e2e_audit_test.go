@@ -395,7 +395,7 @@ func TestAudit_FailurePathRows(t *testing.T) {
 		defer h.use(t)()
 		id, dm := approved(plainUPN)
 		h.pc.AddFault(fakepartner.Fault{Method: "PATCH", PathContains: "/resetpassword", Status: 400, Code: "800002", Description: "Invalid request input", Times: 1})
-		if r := h.click(alice, dm, actReset); !strings.Contains(r, "*not* reset") || !strings.Contains(r, "Invalid request input") {
+		if r := h.click(alice, dm, actReset); !strings.Contains(r, "*not* reset") || !strings.Contains(r, "HTTP 400, code 800002") || strings.Contains(r, "Invalid request input") {
 			t.Fatalf("reply = %q", r)
 		}
 		if got := rows(id); got != "requested approved reset_intent reset_failed" {

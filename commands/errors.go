@@ -10,9 +10,14 @@ import (
 )
 
 // partnerProblem turns a Partner Center error into a sentence for the person in
-// Slack. Only the kind, status, code, Partner Center's own description and the
-// correlation ID are shown; the full error goes to the log. Operator problems
-// (broken credentials) say so, so a technician knows it is not their fault.
+// Slack: locksmith's own classification of the failure, the HTTP status and,
+// where Partner Center uses one, its numeric error code, and the correlation ID
+// that finds the full error in the log. Partner Center's own description never
+// goes into Slack, the database or the audit trail: it is text locksmith does
+// not control, and a server that echoed the request (the password, escaped or
+// cut short) would leak it there. It goes to the log only, scrubbed (see
+// partner.Error). Operator problems (broken credentials) say so, so a technician
+// knows it is not their fault.
 func partnerProblem(ctx context.Context, err error) string {
 	ref := partner.CorrelationID(ctx)
 	var pe *partner.Error
@@ -24,14 +29,10 @@ func partnerProblem(ctx context.Context, err error) string {
 		refText = fmt.Sprintf(" (ref `%s`)", Escape(ref, 40))
 	}
 	detail := ""
-	if pe != nil {
-		switch {
-		case pe.Code != "" && pe.Description != "":
-			detail = fmt.Sprintf(": %d, code %s, “%s”", pe.Status, Escape(pe.Code, 20), Escape(pe.Description, 300))
-		case pe.Description != "":
-			detail = fmt.Sprintf(": %d, “%s”", pe.Status, Escape(pe.Description, 300))
-		case pe.Status != 0:
-			detail = fmt.Sprintf(": HTTP %d", pe.Status)
+	if pe != nil && pe.Status != 0 {
+		detail = fmt.Sprintf(": HTTP %d", pe.Status)
+		if code := numericCode(pe.Code); code != "" {
+			detail += ", code " + code
 		}
 	}
 	switch partner.KindOf(err) {
@@ -50,7 +51,7 @@ func partnerProblem(ctx context.Context, err error) string {
 	case partner.KindNotFound:
 		return fmt.Sprintf("Partner Center could not find it%s%s.", detail, refText)
 	case partner.KindRejected:
-		return fmt.Sprintf("Partner Center rejected the request%s%s.", detail, refText)
+		return fmt.Sprintf("Partner Center rejected the request%s; for a reset this is usually the tenant's password policy, and an operator can read Partner Center's full answer in locksmith's log%s.", detail, refText)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Sprintf("It took too long and was stopped%s.", refText)
@@ -97,12 +98,41 @@ func classifyResetFailure(err error) resetFailure {
 	return maybeApplied
 }
 
-// partnerDetail is the audit trail's record of a Partner Center failure: status,
-// code and correlation ID, never a body.
+// partnerDetail is the audit trail's record of a Partner Center failure:
+// locksmith's classification, status, numeric code and correlation ID, never
+// Partner Center's description (see partnerProblem) and never a body.
 func partnerDetail(err error) string {
 	var pe *partner.Error
 	if errors.As(err, &pe) {
-		return fmt.Sprintf("%s: status %d, code %q, %q, correlation %s", pe.Kind, pe.Status, pe.Code, pe.Description, pe.CorrelationID)
+		d := fmt.Sprintf("%s: status %d", pe.Kind, pe.Status)
+		if code := numericCode(pe.Code); code != "" {
+			d += ", code " + code
+		}
+		if pe.CorrelationID != "" {
+			d += ", correlation " + pe.CorrelationID
+		}
+		return d
 	}
-	return err.Error()
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "timed out or cancelled"
+	}
+	if errors.Is(err, errGeneratePassword) {
+		return "no password could be generated"
+	}
+	return "unexpected error (see the log)"
+}
+
+// numericCode returns Partner Center's error code when it is a plain number
+// (1000, 20002, …), the form its documentation lists; any other code is server
+// text and is left to the log.
+func numericCode(code string) string {
+	if code == "" || len(code) > 12 {
+		return ""
+	}
+	for _, r := range code {
+		if r < '0' || r > '9' {
+			return ""
+		}
+	}
+	return code
 }

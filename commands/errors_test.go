@@ -51,9 +51,10 @@ func TestPartnerProblem(t *testing.T) {
 			notWant: []string{"AADSTS50076", "interactive"},
 		},
 		{
-			name: "forbidden shows status, code and description, escaped",
-			err:  &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "2000", Description: hostile, CorrelationID: "corr-pe"},
-			want: []string{"Partner Center refused: 403, code 2000, “&lt;!channel&gt; see &lt;https://evil.example|docs&gt; &amp; &lt;@U0BOSS&gt;”", "GDAP role", "(ref `corr-pe`)"},
+			name:    "forbidden shows status and numeric code, never Partner Center's description",
+			err:     &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "2000", Description: hostile, CorrelationID: "corr-pe"},
+			want:    []string{"Partner Center refused: HTTP 403, code 2000.", "GDAP role", "(ref `corr-pe`)"},
+			notWant: []string{"channel", "evil", "BOSS"},
 		},
 		{
 			name: "forbidden with only a status",
@@ -61,19 +62,22 @@ func TestPartnerProblem(t *testing.T) {
 			want: []string{"Partner Center refused: HTTP 403.", "relationship has ended"},
 		},
 		{
-			name: "forbidden with a code of markup is escaped too",
-			err:  &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "<!here>", Description: "denied"},
-			want: []string{"code &lt;!here&gt;"},
+			name:    "a code that is not a number is server text and is left out",
+			err:     &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "<!here>", Description: "denied"},
+			want:    []string{"Partner Center refused: HTTP 403."},
+			notWant: []string{"here", "denied"},
 		},
 		{
-			name: "rejected shows the description",
-			err:  &partner.Error{Kind: partner.KindRejected, Status: 400, Code: "1001", Description: "The password does not comply with the policy"},
-			want: []string{"rejected the request: 400, code 1001, “The password does not comply with the policy”"},
+			name:    "rejected names the likely cause, not Partner Center's words",
+			err:     &partner.Error{Kind: partner.KindRejected, Status: 400, Code: "1001", Description: "The password does not comply with the policy"},
+			want:    []string{"rejected the request: HTTP 400, code 1001; for a reset this is usually the tenant's password policy", "log"},
+			notWant: []string{"comply"},
 		},
 		{
-			name: "rejected with a description but no code",
-			err:  &partner.Error{Kind: partner.KindRejected, Status: 409, Description: hostile},
-			want: []string{"rejected the request: 409, “&lt;!channel&gt;"},
+			name:    "rejected with a description but no code",
+			err:     &partner.Error{Kind: partner.KindRejected, Status: 409, Description: hostile},
+			want:    []string{"rejected the request: HTTP 409;"},
+			notWant: []string{"channel"},
 		},
 		{
 			name: "not found",
@@ -83,7 +87,7 @@ func TestPartnerProblem(t *testing.T) {
 		{
 			name: "wrapped Partner Center error keeps its kind",
 			err:  fmt.Errorf("reset: %w", &partner.Error{Kind: partner.KindForbidden, Status: 403, Description: hostile}),
-			want: []string{"Partner Center refused: 403, “&lt;!channel&gt;"},
+			want: []string{"Partner Center refused: HTTP 403."},
 		},
 		{
 			name: "a deadline outside Partner Center took too long",
@@ -165,9 +169,14 @@ func TestClassifyResetFailure(t *testing.T) {
 func TestPartnerDetail(t *testing.T) {
 	err := fmt.Errorf("reset: %w", &partner.Error{Kind: partner.KindForbidden, Status: 403, Code: "2000", Description: "no GDAP", CorrelationID: "corr-9", Op: "reset password"})
 	got := partnerDetail(err)
-	wantContains(t, "partnerDetail", got, "forbidden", "status 403", `code "2000"`, `"no GDAP"`, "correlation corr-9")
-	if got := partnerDetail(errors.New("plain")); got != "plain" {
-		t.Errorf("partnerDetail(plain) = %q", got)
+	if want := "forbidden: status 403, code 2000, correlation corr-9"; got != want {
+		t.Errorf("partnerDetail = %q, want %q", got, want)
+	}
+	// Partner Center's description and a non-numeric code stay out of the trail.
+	got = partnerDetail(&partner.Error{Kind: partner.KindRejected, Status: 400, Code: "PasswordPolicy", Description: "marker"})
+	wantNotContains(t, "partnerDetail", got, "marker", "PasswordPolicy")
+	if got := partnerDetail(errors.New("plain " + hostile)); strings.Contains(got, "plain") {
+		t.Errorf("partnerDetail(plain) = %q: error text is for the log", got)
 	}
 	if !strings.HasPrefix(partnerDetail(&partner.Error{Kind: partner.KindThrottled, Status: 429}), "throttled: status 429") {
 		t.Errorf("partnerDetail(throttled) = %q", partnerDetail(&partner.Error{Kind: partner.KindThrottled, Status: 429}))

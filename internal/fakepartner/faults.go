@@ -34,12 +34,15 @@ type Fault struct {
 	// for Status (401→400 "Access denied", 403→20002, 404→1000, else the status
 	// as a string). A 429 always uses the gateway body, with Description, when set,
 	// as its message.
-	Code           any
-	Description    string
-	Delay          time.Duration
-	Times          int
-	DropConnection bool
-	HandleThenDrop bool
+	Code        any
+	Description string
+	// DescriptionFrom, when set, writes the description from the request body
+	// instead (for a server that echoes what it was sent, e.g. the password).
+	DescriptionFrom func(body []byte) string
+	Delay           time.Duration
+	Times           int
+	DropConnection  bool
+	HandleThenDrop  bool
 }
 
 type faultState struct {
@@ -98,7 +101,7 @@ func (s *Server) takeFault(r *http.Request) (Fault, bool) {
 // applyFault runs the first matching fault; done reports whether the request
 // has been dealt with (answered, dropped or abandoned), dropAfter that it is to
 // be handled and its answer then dropped (Fault.HandleThenDrop).
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, token bool) (done, dropAfter bool) {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, body []byte, token bool) (done, dropAfter bool) {
 	f, ok := s.takeFault(r)
 	if !ok {
 		return false, false
@@ -115,6 +118,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, token bool) 
 	}
 	if f.Status == 0 {
 		return false, false
+	}
+	if f.DescriptionFrom != nil {
+		f.Description = f.DescriptionFrom(body)
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)

@@ -80,7 +80,7 @@ func (s *Server) servePartner(w http.ResponseWriter, r *http.Request, body []byt
 	if !known {
 		s.recordUnexpected(r)
 	}
-	done, dropAfter := s.applyFault(rec, r, false)
+	done, dropAfter := s.applyFault(rec, r, body, false)
 	switch {
 	case done:
 		return

@@ -114,7 +114,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte,
 		writeEntraError(rec, r, http.StatusNotFound, "invalid_request", 0, "", "The requested endpoint does not exist.")
 		return
 	}
-	if done, _ := s.applyFault(rec, r, true); done {
+	if done, _ := s.applyFault(rec, r, body, true); done {
 		return
 	}
 	issued = s.redeem(rec, r, form, tenant, version)
