@@ -68,7 +68,7 @@ func TestE2E_RefusalsChangeNothing(t *testing.T) {
 		pcCalls                bool // whether Partner Center may be asked at all
 	}{
 		{"no grant at all; refused before Partner Center", mallory, "contoso.onmicrosoft.com " + plainUPN, "not permitted", false},
-		{"grant for another customer", dave, "contoso.onmicrosoft.com " + plainUPN, "no locksmith grant for *Contoso*", true},
+		{"grant for another customer", dave, "contoso.onmicrosoft.com " + plainUPN, "No customer of yours matches", true},
 		{"user administrator targeting a global administrator", alice, "contoso.onmicrosoft.com " + globalUPN, "Privileged Authentication Administrator", true},
 		{"ambiguous company prefix lists candidates", alice, "Contoso " + plainUPN, "matches 2 customers", true},
 		{"unknown customer", alice, "nowhere.onmicrosoft.com " + plainUPN, "No customer of yours matches", true},

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -172,4 +173,61 @@ func TestE2E_PartnerCenterWordsOnlyInTheLog(t *testing.T) {
 			})
 		}
 	})
+}
+
+// A technician granted some customers learns nothing about the others: a
+// prefix lists only granted customers, and a customer outside the grants gets
+// the answer a customer that does not exist gets, byte for byte.
+func TestE2E_CustomersOutsideTheGrantAreNotDisclosed(t *testing.T) {
+	const (
+		secretTenant = "c0000000-0000-4000-8000-0000000000aa"
+		secretDomain = "contososecret.onmicrosoft.com"
+		secretName   = "Contoso Secret"
+	)
+	h := newHarness(t, harnessOptions{approval: true})
+	h.pc.AddCustomer(fakepartner.Customer{TenantID: secretTenant, Name: secretName, Domain: secretDomain, Relationship: "reseller"})
+	// Dave may reset in Contoso and Contoso Ltd only; Bob in everything.
+	policy := strings.Replace(policyTemplate, `  - slack_users: [U0DAVE]
+    roles: ["User Administrator"]
+    customers: ["fabrikam.onmicrosoft.com"]`, `  - slack_users: [U0DAVE]
+    roles: ["User Administrator"]
+    customers: ["contoso.onmicrosoft.com", "`+contosoLtd+`"]`, 1)
+	if policy == policyTemplate {
+		t.Fatal("the harness policy changed; update this test")
+	}
+	if err := os.WriteFile(h.env["LOCKSMITH_CONFIG"], []byte(fmt.Sprintf(policy, true)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+
+	// Someone with every customer sees all three; the test's data is sound.
+	if r := h.slash(bob, "Contoso "+plainUPN); !strings.Contains(r, "matches 3 customers") || !strings.Contains(r, secretName) {
+		t.Fatalf("unrestricted prefix reply = %q", r)
+	}
+
+	reply := h.slash(dave, "Contoso "+plainUPN)
+	if !strings.Contains(reply, "matches 2 customers") || !strings.Contains(reply, contosoTenant) || !strings.Contains(reply, contosoLtd) {
+		t.Errorf("prefix reply = %q, want the two granted customers", reply)
+	}
+	for _, leak := range []string{"Secret", secretTenant, secretDomain} {
+		if strings.Contains(reply, leak) {
+			t.Errorf("prefix reply discloses %q: %q", leak, reply)
+		}
+	}
+
+	for name, ref := range map[string]string{"name": `"` + secretName + `"`, "domain": secretDomain, "tenant ID": secretTenant} {
+		t.Run("single match by "+name, func(t *testing.T) {
+			defer h.use(t)()
+			got := h.slash(dave, ref+" "+plainUPN)
+			// The same command for a customer that does not exist, in the same shape.
+			nowhere := map[string]string{"name": `"Nowhere Inc"`, "domain": "nowhere.onmicrosoft.com", "tenant ID": "c0000000-0000-4000-8000-0000000000ff"}[name]
+			want := strings.Replace(h.slash(dave, nowhere+" "+plainUPN), strings.Trim(nowhere, `"`), strings.Trim(ref, `"`), 1)
+			if got != want {
+				t.Errorf("reply = %q\nwant the not-found answer %q", got, want)
+			}
+		})
+	}
+	if h.patches() != 0 || len(h.slack.Messages(approvalsChannel)) != 0 {
+		t.Error("a refused request changed something")
+	}
 }

@@ -305,7 +305,13 @@ func TestSlashCommand_GrantForAnotherCustomerOnly(t *testing.T) {
 		p.Grants = []Grant{{Users: []string{requester}, Roles: []partner.Role{paa}, Customers: []string{"fabrikam.onmicrosoft.com"}}}
 	})
 	reply := h.slash(requester, slashText)
-	wantContains(t, "reply", reply, "no locksmith grant for *Contoso Ltd*")
+	// A customer outside the grants gets the answer a customer that does not
+	// exist gets, word for word: nothing about it is disclosed.
+	unknown := h.slash(requester, "nowhere.onmicrosoft.com "+strings.Fields(slashText)[1])
+	if want := strings.Replace(unknown, "nowhere.onmicrosoft.com", custDomain, 1); reply != want {
+		t.Errorf("reply = %q\nwant the not-found answer %q", reply, want)
+	}
+	wantNotContains(t, "reply", reply, "Contoso Ltd", tenantID)
 	if n := h.pc.count("UserByUPN") + h.pc.count("UserRoles") + h.pc.count("ResetPassword"); n != 0 {
 		t.Errorf("user calls made: %d; want none after the customer check", n)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,16 +217,18 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		return Reply{Text: "You are not permitted to reset passwords with locksmith: no grant in its configuration names you or one of your Slack user groups. Ask your locksmith operator."}
 	}
 
-	customer, reply := s.resolveCustomer(ctx, parsed.Customer)
+	customer, hidden, reply := s.resolveCustomer(ctx, parsed.Customer, held)
 	if reply != "" {
-		s.refuse(ctx, actor, in.CorrelationID, nil, nil, "customer not resolved: "+parsed.Customer.Value)
+		why := "customer not resolved: " + parsed.Customer.Value
+		if hidden > 0 {
+			// The trail (not the requester) learns that the name matched customers
+			// the requester may not touch: a probe worth noticing.
+			why += fmt.Sprintf(" (%d match(es) outside the requester's grants)", hidden)
+		}
+		s.refuse(ctx, actor, in.CorrelationID, nil, nil, why)
 		return Reply{Text: reply}
 	}
 	acc := access{any: true, best: bestRole(held, customer)}
-	if acc.best == "" {
-		s.refuse(ctx, actor, in.CorrelationID, &customer, nil, "no grant for this customer")
-		return Reply{Text: fmt.Sprintf("You have no locksmith grant for *%s* (`%s`). Nothing was done.", Escape(customer.Name, 100), Escape(customer.Domain, 100))}
-	}
 
 	tgt, reply := s.resolveTarget(ctx, customer, parsed.User)
 	if reply != "" {
@@ -259,7 +262,12 @@ type target struct {
 	need      partner.Role
 }
 
-func (s *Service) resolveCustomer(ctx context.Context, ref CustomerRef) (partner.Customer, string) {
+// resolveCustomer finds the one customer ref names among those the held grants
+// cover. A customer outside them is treated exactly as one that does not
+// exist: the same answer, word for word, and never its name, domain or tenant
+// ID, so a grant for one customer cannot be used to list the others.
+// hidden counts the matches left out for that reason.
+func (s *Service) resolveCustomer(ctx context.Context, ref CustomerRef, held []Grant) (c partner.Customer, hidden int, reply string) {
 	var (
 		found []partner.Customer
 		err   error
@@ -276,20 +284,24 @@ func (s *Service) resolveCustomer(ctx context.Context, ref CustomerRef) (partner
 	default:
 		found, err = s.pc.CustomersByName(ctx, ref.Value)
 	}
+	notFound := fmt.Sprintf("No customer of yours matches `%s`. Check the tenant ID, domain or company name.", Escape(ref.Value, 100))
 	if err != nil {
 		if partner.KindOf(err) == partner.KindNotFound {
-			return partner.Customer{}, fmt.Sprintf("No customer of yours matches `%s`. Check the tenant ID, domain or company name.", Escape(ref.Value, 100))
+			return partner.Customer{}, 0, notFound
 		}
 		s.log.Error("customer lookup failed", "correlation_id", partner.CorrelationID(ctx), "err", err)
-		return partner.Customer{}, "Could not look up the customer: " + partnerProblem(ctx, err)
+		return partner.Customer{}, 0, "Could not look up the customer: " + partnerProblem(ctx, err)
 	}
+	all := len(found)
+	found = slices.DeleteFunc(found, func(c partner.Customer) bool { return bestRole(held, c) == "" })
+	hidden = all - len(found)
 	switch len(found) {
 	case 0:
-		return partner.Customer{}, fmt.Sprintf("No customer of yours matches `%s`. Check the tenant ID, domain or company name.", Escape(ref.Value, 100))
+		return partner.Customer{}, hidden, notFound
 	case 1:
-		return found[0], ""
+		return found[0], hidden, ""
 	}
-	return partner.Customer{}, candidatesReply(ref.Value, found)
+	return partner.Customer{}, hidden, candidatesReply(ref.Value, found)
 }
 
 // maxCandidates keeps an ambiguous answer readable (and under Slack's limits).
