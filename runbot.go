@@ -29,6 +29,8 @@ var (
 	sweepEvery        = 30 * time.Second
 	tokenKeepAlive    = 24 * time.Hour // far inside Entra's 90-day inactivity window
 	shutdownGrace     = 25 * time.Second
+	drainTimeout      = bot.DefaultDrainTimeout  // then work not yet at Partner Center is cancelled
+	finishTimeout     = bot.DefaultFinishTimeout // then resets already sent are no longer waited for
 	readinessCacheFor = 30 * time.Second
 )
 
@@ -128,6 +130,7 @@ func newPartnerClient(cfg Config, tokens partner.TokenStore, log *slog.Logger, m
 func newSlackBot(cfg Config, log *slog.Logger, m *metrics) (*bot.Bot, error) {
 	return bot.New(bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
+		DrainTimeout: drainTimeout, FinishTimeout: finishTimeout,
 		Logger:      log.With("component", "slack"),
 		Label:       cfg.Label,
 		LabelNote:   cfg.LabelNote,

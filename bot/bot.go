@@ -26,6 +26,7 @@ const (
 	DefaultQueueSize     = 64
 	DefaultCallTimeout   = 10 * time.Second
 	DefaultDrainTimeout  = 20 * time.Second
+	DefaultFinishTimeout = 90 * time.Second
 	DefaultGroupCacheTTL = 60 * time.Second
 	// DefaultPeopleCacheTTL bounds how long a deactivated or demoted account
 	// may still be taken for an active member.
@@ -61,7 +62,14 @@ type Config struct {
 	// CallTimeout bounds each Web API attempt.
 	CallTimeout time.Duration
 	// DrainTimeout bounds how long Run waits for in-flight work once ctx ends.
+	// Work that has not yet asked Partner Center to change anything is then
+	// cancelled (its requester is told nothing was done).
 	DrainTimeout time.Duration
+	// FinishTimeout bounds how much longer Run waits, after DrainTimeout, for
+	// work past its point of no return (a password reset already sent to Partner
+	// Center) to deliver the password and record the outcome. Such work is never
+	// cancelled by shutdown; this only bounds how long the exit waits for it.
+	FinishTimeout time.Duration
 	// GroupCacheTTL is how long usergroups.users.list answers are reused.
 	GroupCacheTTL time.Duration
 	// PeopleCacheTTL is how long users.info answers are reused.
@@ -141,6 +149,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
 	}
+	if cfg.FinishTimeout <= 0 {
+		cfg.FinishTimeout = DefaultFinishTimeout
+	}
 	if cfg.GroupCacheTTL <= 0 {
 		cfg.GroupCacheTTL = DefaultGroupCacheTTL
 	}
@@ -180,7 +191,8 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 
 // Run connects to Slack over Socket Mode and serves envelopes with wf until ctx
 // ends. It then stops reading the socket, lets queued and in-flight work finish
-// within DrainTimeout, and returns nil. It returns an error early only when
+// within DrainTimeout, cancels what has not reached its point of no return,
+// waits up to FinishTimeout more for what has, and returns nil. It returns an error early only when
 // slack-go gives up on the connection for good (invalid_auth and the like); the
 // work already acked is drained first in that case too.
 func (b *Bot) Run(ctx context.Context, wf commands.Workflow) error {
@@ -198,9 +210,10 @@ func (b *Bot) Run(ctx context.Context, wf commands.Workflow) error {
 		socketmode.OptionLog(discardLog{}),
 	)
 
-	// The workers' context is detached from ctx: a reset that has started when
+	// The workers' context is detached from ctx: a request that has started when
 	// SIGTERM arrives should finish and be reported, not be cut off. It is
-	// cancelled DrainTimeout after ctx ends.
+	// cancelled DrainTimeout after ctx ends; work past its point of no return
+	// ignores that (see commands.WithPointOfNoReturn) and is waited for.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var wg sync.WaitGroup
@@ -210,9 +223,10 @@ func (b *Bot) Run(ctx context.Context, wf commands.Workflow) error {
 		busy:    make(chan struct{}, b.cfg.Workers),
 		workCtx: workCtx,
 		wg:      &wg,
+		commits: &commits{},
 	}
 	for range b.cfg.Workers {
-		wg.Go(func() { b.work(workCtx, wf, rs.queue) })
+		wg.Go(func() { b.work(workCtx, wf, rs) })
 	}
 
 	sockDone := make(chan error, 1)
@@ -232,7 +246,7 @@ func (b *Bot) Run(ctx context.Context, wf commands.Workflow) error {
 
 	// Nothing sends on the queue after loop returns: handle runs only inside it.
 	close(rs.queue)
-	b.drain(&wg, cancelWork)
+	b.drain(&wg, rs.commits, cancelWork)
 	return runErr
 }
 
@@ -257,9 +271,12 @@ func (b *Bot) loop(ctx context.Context, rs *runState, sockDone <-chan error) (so
 }
 
 // drain waits for the workers to finish what was queued before ctx ended, for at
-// most DrainTimeout; then it cancels their context and waits a little longer for
-// them to notice.
-func (b *Bot) drain(workers *sync.WaitGroup, cancelWork context.CancelFunc) {
+// most DrainTimeout. Then it closes the point of no return to new work, cancels
+// the workers' context (work not yet at that point stops), and waits: up to
+// FinishTimeout while some work is past the point (a password may have been
+// set and must be delivered and recorded), otherwise a second for the
+// cancelled work to notice.
+func (b *Bot) drain(workers *sync.WaitGroup, c *commits, cancelWork context.CancelFunc) {
 	done := make(chan struct{})
 	go func() { workers.Wait(); close(done) }()
 	timer := time.NewTimer(b.cfg.DrainTimeout)
@@ -270,15 +287,62 @@ func (b *Bot) drain(workers *sync.WaitGroup, cancelWork context.CancelFunc) {
 		return
 	case <-timer.C:
 	}
+	committed := c.close()
 	cancelWork()
-	grace := time.NewTimer(time.Second)
+	wait := time.Second
+	if committed > 0 {
+		wait = b.cfg.FinishTimeout
+		b.log.Warn("drain deadline reached; waiting for resets already sent to Partner Center", "in_flight", committed, "finish_timeout_seconds", wait.Seconds())
+	}
+	grace := time.NewTimer(wait)
 	defer grace.Stop()
 	select {
 	case <-done:
-		b.log.Warn("drain deadline reached; in-flight work cancelled", "drain_timeout_seconds", b.cfg.DrainTimeout.Seconds())
+		b.log.Warn("drain deadline reached; in-flight work cancelled or finished", "drain_timeout_seconds", b.cfg.DrainTimeout.Seconds())
 	case <-grace.C:
-		b.log.Error("drain deadline reached; workers still running after cancel", "drain_timeout_seconds", b.cfg.DrainTimeout.Seconds())
+		b.log.Error("workers still running at exit", "drain_timeout_seconds", b.cfg.DrainTimeout.Seconds(), "past_point_of_no_return", c.count())
 	}
+}
+
+// commits counts jobs past their point of no return. Once closed (the drain
+// deadline has passed and unfinished work is being cancelled) no job may cross
+// it, so the count the drain reads when it closes is final but for jobs
+// finishing.
+type commits struct {
+	mu     sync.Mutex
+	n      int
+	closed bool
+}
+
+// enter lets one job past its point of no return, unless the drain has given up.
+func (c *commits) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.n++
+	return true
+}
+
+func (c *commits) leave() {
+	c.mu.Lock()
+	c.n--
+	c.mu.Unlock()
+}
+
+// close refuses further entries and returns how many jobs are past the point.
+func (c *commits) close() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return c.n
+}
+
+func (c *commits) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
 
 // discardLog replaces slack-go's own loggers. They write only in debug mode,

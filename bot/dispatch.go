@@ -23,6 +23,8 @@ const (
 	busyText      = "locksmith is busy, try again in a minute."
 	// restartingText answers work dropped at shutdown: nothing was started.
 	restartingText = "locksmith is restarting and did not get to this; nothing was done. Try again in a minute."
+	// stoppedText prefixes the answer to work shutdown cancelled part-way.
+	stoppedText = ":warning: locksmith is restarting and stopped this before any password was changed."
 )
 
 // dropNoticeWithin bounds telling the users of dropped work, all together.
@@ -56,6 +58,7 @@ type runState struct {
 	busy    chan struct{} // bounds concurrent "busy" replies
 	workCtx context.Context
 	wg      *sync.WaitGroup // workers and busy replies; Run waits for it
+	commits *commits        // jobs past their point of no return
 }
 
 // handle deals with one event from slack-go. It must return quickly: while it
@@ -304,7 +307,8 @@ func (b *Bot) replyBusy(rs *runState, j job) {
 // drain deadline are dropped (and logged): their context is already cancelled.
 // Their users, who saw only "Looking up…", are told nothing was done, within
 // one short shared deadline so a long queue cannot hold up the exit.
-func (b *Bot) work(ctx context.Context, wf commands.Workflow, queue <-chan job) {
+func (b *Bot) work(ctx context.Context, wf commands.Workflow, rs *runState) {
+	queue := rs.queue
 	var dropCtx context.Context
 	for j := range queue {
 		if ctx.Err() != nil {
@@ -319,14 +323,35 @@ func (b *Bot) work(ctx context.Context, wf commands.Workflow, queue <-chan job) 
 			}
 			continue
 		}
-		b.runJob(ctx, wf, j)
+		b.runJob(ctx, wf, j, rs)
 	}
 }
 
 // runJob calls the workflow and posts its reply. A panic in the workflow is
-// contained to this job: the user gets a generic answer with a reference.
-func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job) {
+// contained to this job: the user gets a generic answer with a reference. The
+// reply is posted even when shutdown has cancelled ctx meanwhile: it says what
+// happened (a password set, or nothing done).
+func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job, rs *runState) {
 	ctx = withLogger(ctx, j.log)
+	var (
+		commitMu  sync.Mutex
+		committed bool
+	)
+	defer func() {
+		commitMu.Lock()
+		defer commitMu.Unlock()
+		if committed {
+			rs.commits.leave()
+		}
+	}()
+	ctx = commands.WithPointOfNoReturn(ctx, func() bool {
+		commitMu.Lock()
+		defer commitMu.Unlock()
+		if !committed {
+			committed = rs.commits.enter()
+		}
+		return committed
+	})
 	start := time.Now()
 	var reply commands.Reply
 	func() {
@@ -343,13 +368,28 @@ func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job) {
 		}
 	}()
 	j.log.Info("workflow done", "elapsed_seconds", time.Since(start).Seconds(), "reply", reply.Text != "")
+	commitMu.Lock()
+	stoppedEarly := ctx.Err() != nil && !committed
+	commitMu.Unlock()
+	if stoppedEarly {
+		// Shutdown cancelled the work before it reached Partner Center: whatever
+		// the workflow's answer says went wrong, no password was changed.
+		j.log.Warn("work stopped by shutdown before its point of no return")
+		reply.Text = stoppedText + " " + reply.Text
+	}
 	if reply.Text == "" {
 		return
 	}
-	if err := b.reply(ctx, j, reply); err != nil {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyWithin)
+	defer cancel()
+	if err := b.reply(rctx, j, reply); err != nil {
 		j.log.Warn("reply not delivered", "error", err)
 	}
 }
+
+// replyWithin bounds posting a workflow's reply, which must happen even when
+// shutdown has cancelled the work it reports on.
+const replyWithin = 30 * time.Second
 
 // reply shows r to the person who typed or clicked: through the envelope's
 // response_url when there is one, else (or if that fails) chat.postEphemeral.

@@ -53,6 +53,9 @@ func partnerProblem(ctx context.Context, err error) string {
 	case partner.KindRejected:
 		return fmt.Sprintf("Partner Center rejected the request%s; for a reset this is usually the tenant's password policy, and an operator can read Partner Center's full answer in locksmith's log%s.", detail, refText)
 	}
+	if errors.Is(err, errNotStarted) {
+		return fmt.Sprintf("locksmith is restarting and stopped before asking Partner Center to change anything; try again in a minute%s.", refText)
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Sprintf("It took too long and was stopped%s.", refText)
 	}
@@ -90,7 +93,7 @@ func classifyResetFailure(err error) resetFailure {
 	case partner.KindUnavailable:
 		return maybeApplied
 	}
-	if errors.Is(err, errGeneratePassword) {
+	if errors.Is(err, errGeneratePassword) || errors.Is(err, errNotStarted) {
 		return notApplied
 	}
 	// Timeouts, cancellations and anything unforeseen: be honest that the
@@ -112,6 +115,9 @@ func partnerDetail(err error) string {
 			d += ", correlation " + pe.CorrelationID
 		}
 		return d
+	}
+	if errors.Is(err, errNotStarted) {
+		return "stopped by shutdown before Partner Center was called; nothing changed"
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "timed out or cancelled"

@@ -30,6 +30,12 @@ func (s *Service) setAndDeliver(ctx context.Context, log *slog.Logger, pol *Poli
 	if err != nil {
 		return resetOutcome{err: fmt.Errorf("%w: %w", errGeneratePassword, err)}
 	}
+	// From here on the password may change: shutdown must not cut this short.
+	ctx, cancel, err := pointOfNoReturn(ctx)
+	if err != nil {
+		return resetOutcome{err: err}
+	}
+	defer cancel()
 	if err := s.pc.ResetPassword(ctx, c.TenantID, u.ObjectID, pw); err != nil {
 		return resetOutcome{err: err}
 	}
