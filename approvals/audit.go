@@ -31,6 +31,9 @@ const (
 	OutcomeResetReleased  Outcome = "reset_released"  // transient failure: back to approved
 	OutcomeResetUnknown   Outcome = "reset_unknown"   // locksmith stopped mid-reset; outcome unknown
 	OutcomeDeliveryFailed Outcome = "delivery_failed" // reset done, but the password could not be shown
+	// OutcomeRequesterUnreachable: approved, but the DM with the Reset button
+	// could not be delivered while the approval was usable.
+	OutcomeRequesterUnreachable Outcome = "requester_unreachable"
 )
 
 // Event is one row of the audit trail. It never holds a secret.

@@ -110,7 +110,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		s.metrics.Decision("approved")
 		status = fmt.Sprintf(":white_check_mark: Approved by <@%s> %s", Escape(a.ID, 20), slackTime(updated.DecidedAt))
 		s.updateCard(ctx, log, updated, status)
-		s.notify(ctx, log, updated.RequesterID, Notice{
+		s.offerReset(ctx, log, updated, Notice{
 			Text: fmt.Sprintf(":white_check_mark: <@%s> approved your request to reset the password of %s (*%s*). Click *Reset password now* when you are ready to give the user the new password; the approval is valid until %s.",
 				Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), slackTime(updated.UseBy)),
 			ResetButton: updated.ID,

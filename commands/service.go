@@ -94,8 +94,11 @@ type Service struct {
 	outbox    Outbox
 
 	lateRetryFirst time.Duration
-	stopping       chan struct{} // closed by Stop: background retries give up (they are spooled)
-	stopOnce       sync.Once
+	// offerRetryFirst is the first wait before retrying the DM that carries the
+	// Reset button (it doubles up to a minute).
+	offerRetryFirst time.Duration
+	stopping        chan struct{} // closed by Stop: background retries give up (they are spooled)
+	stopOnce        sync.Once
 
 	// background tracks work that outlives the request that started it (outcome
 	// rows retried after a store failure, audit-channel posts), so shutdown can wait.
@@ -120,6 +123,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	if s.lateRetryFirst <= 0 {
 		s.lateRetryFirst = time.Second
 	}
+	s.offerRetryFirst = time.Second
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

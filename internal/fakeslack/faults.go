@@ -21,7 +21,9 @@ import (
 //     context); with no Error or Status, the call then proceeds normally.
 //
 // Times is how many calls it applies to: 0 means once, a negative value means every
-// call until ClearFailures.
+// call until ClearFailures. Channel, when set, limits the fault to calls whose
+// channel argument is that channel (e.g. one user's DM); other calls of the method
+// pass it by.
 type Failure struct {
 	Error      string
 	Status     int
@@ -29,6 +31,7 @@ type Failure struct {
 	Location   string
 	Delay      time.Duration
 	Times      int
+	Channel    string
 }
 
 type pendingFailure struct {
@@ -55,22 +58,25 @@ func (s *Server) ClearFailures(method string) {
 	delete(s.failures, method)
 }
 
-// takeFailure consumes one use of the first fault queued for method.
-func (s *Server) takeFailure(method string) (Failure, bool) {
+// takeFailure consumes one use of the first fault queued for method that applies
+// to channel.
+func (s *Server) takeFailure(method, channel string) (Failure, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := s.failures[method]
-	if len(q) == 0 {
-		return Failure{}, false
-	}
-	p := q[0]
-	if p.left > 0 {
-		p.left--
-		if p.left == 0 {
-			s.failures[method] = q[1:]
+	for i, p := range q {
+		if p.f.Channel != "" && p.f.Channel != channel {
+			continue
 		}
+		if p.left > 0 {
+			p.left--
+			if p.left == 0 {
+				s.failures[method] = append(q[:i:i], q[i+1:]...)
+			}
+		}
+		return p.f, true
 	}
-	return p.f, true
+	return Failure{}, false
 }
 
 // delay waits d unless the request or the server ends first; it reports whether

@@ -2,8 +2,10 @@ package fakeslack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -170,5 +172,40 @@ func TestSocketModeRetriesAfterConnectionsOpenFails(t *testing.T) {
 	}
 	if got := s.Calls()[0].Status; got != http.StatusOK {
 		t.Errorf("failed call status = %d, want 200 with ok:false", got)
+	}
+}
+
+// A fault limited to one channel fails only calls to that channel; calls to
+// other channels pass it by and leave it queued.
+func TestFail_OneChannelOnly(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.AddChannel("C1", "one")
+	s.AddChannel("C2", "two")
+	s.Fail("chat.postMessage", Failure{Error: "channel_is_archived", Channel: "C2"})
+	post := func(ch string) string {
+		t.Helper()
+		resp, err := http.PostForm(s.APIURL()+"chat.postMessage", url.Values{"token": {BotToken}, "channel": {ch}, "text": {"hi"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			OK    bool   `json:"ok"`
+			Error string `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return body.Error
+	}
+	if e := post("C1"); e != "" {
+		t.Fatalf("C1: %s, want ok", e)
+	}
+	if e := post("C2"); e != "channel_is_archived" {
+		t.Fatalf("C2: %q, want the injected fault", e)
+	}
+	if e := post("C2"); e != "" {
+		t.Fatalf("C2 again: %s, want ok (the fault applied once)", e)
 	}
 }

@@ -75,7 +75,11 @@ func (s *Server) answerResponseURL(r *http.Request, ru *responseURL, body []byte
 	if r.Method != http.MethodPost {
 		return textReply(http.StatusMethodNotAllowed, "invalid_method")
 	}
-	if f, ok := s.takeFailure("response_url"); ok {
+	channel := ""
+	if ru != nil {
+		channel = ru.channelID
+	}
+	if f, ok := s.takeFailure("response_url", channel); ok {
 		if !s.delay(r.Context(), f.Delay) {
 			return textReply(http.StatusServiceUnavailable, "request_cancelled")
 		}

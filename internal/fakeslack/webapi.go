@@ -119,7 +119,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerAPI(r *http.Request, call Call) reply {
-	if f, ok := s.takeFailure(call.Method); ok {
+	if f, ok := s.takeFailure(call.Method, call.Form.Get("channel")); ok {
 		if !s.delay(r.Context(), f.Delay) {
 			return fail("request_cancelled")
 		}
