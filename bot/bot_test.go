@@ -229,8 +229,8 @@ func TestRun_SlashCommandReplyViaResponseURL(t *testing.T) {
 		t.Fatal("workflow not called")
 	}
 	want := commands.Invocation{UserID: alice, UserName: "alice", TeamID: fakeslack.TeamID, ChannelID: helpdesk,
-		Text: "contoso.com jdoe@contoso.com INC-1", CorrelationID: in.CorrelationID}
-	if in != want {
+		Text: "contoso.com jdoe@contoso.com INC-1", CorrelationID: in.CorrelationID, TriggerID: in.TriggerID, EnvelopeID: env}
+	if in != want || in.TriggerID == "" {
 		t.Errorf("Invocation = %+v, want %+v", in, want)
 	}
 	if _, err := uuid.Parse(in.CorrelationID); err != nil {

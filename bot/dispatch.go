@@ -149,6 +149,10 @@ func (b *Bot) slashCommand(rs *runState, evt socketmode.Event) {
 			ChannelID:     cmd.ChannelID,
 			Text:          cmd.Text,
 			CorrelationID: cid,
+			TriggerID:     cmd.TriggerID,
+			EnvelopeID:    evt.Request.EnvelopeID,
+			RetryAttempt:  evt.Request.RetryAttempt,
+			RetryReason:   evt.Request.RetryReason,
 		},
 		responseURL: cmd.ResponseURL,
 		channelID:   cmd.ChannelID,
@@ -158,13 +162,19 @@ func (b *Bot) slashCommand(rs *runState, evt socketmode.Event) {
 	// Offering to the queue never waits, so the ack goes out at once either way;
 	// a full queue turns the ack itself into the "busy" answer.
 	queued := offer(rs.queue, j)
-	reply := ackPayload{ResponseType: "ephemeral", Text: b.labelText(lookingUpText)}
-	if !queued {
-		reply.Text = b.labelText(busyText)
+	var reply any = ackPayload{ResponseType: "ephemeral", Text: b.labelText(lookingUpText)}
+	switch {
+	case !queued:
+		reply = ackPayload{ResponseType: "ephemeral", Text: b.labelText(busyText)}
+	case evt.Request.RetryAttempt > 0:
+		// A redelivery: the first delivery, if it arrived, has shown its own
+		// "Looking up…" and will answer; the workflow decides which one acts.
+		reply = nil
 	}
 	b.ack(rs, evt.Request.EnvelopeID, reply, received, log)
 	// The command text is user input (and a reason may name people): not logged.
-	log.Info("slash command", "command", cmd.Command, "channel", cmd.ChannelID, "queued", queued)
+	log.Info("slash command", "command", cmd.Command, "channel", cmd.ChannelID, "queued", queued,
+		"envelope_id", evt.Request.EnvelopeID, "retry_attempt", evt.Request.RetryAttempt)
 }
 
 // interactive acks a block_actions envelope and queues the click; other
@@ -371,7 +381,7 @@ func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job, rs *runSt
 	commitMu.Lock()
 	stoppedEarly := ctx.Err() != nil && !committed
 	commitMu.Unlock()
-	if stoppedEarly {
+	if stoppedEarly && reply.Text != "" {
 		// Shutdown cancelled the work before it reached Partner Center: whatever
 		// the workflow's answer says went wrong, no password was changed.
 		j.log.Warn("work stopped by shutdown before its point of no return")

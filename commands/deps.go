@@ -91,6 +91,15 @@ type Invocation struct {
 	// CorrelationID ties every log line, Partner Center call and audit row of this
 	// request together (MS-CorrelationId).
 	CorrelationID string
+	// TriggerID is Slack's trigger_id for this invocation and EnvelopeID the
+	// Socket Mode envelope that carried it. Slack redelivers an envelope whose ack
+	// was late, with the same payload; the workflow acts on an invocation once,
+	// keyed on TriggerID (EnvelopeID when there is none). Both empty: no
+	// deduplication (callers that are not Slack).
+	TriggerID, EnvelopeID string
+	// RetryAttempt and RetryReason are Slack's, set on a redelivery (for the log).
+	RetryAttempt int
+	RetryReason  string
 }
 
 // ActionKind names a button locksmith renders.

@@ -195,6 +195,17 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	log := s.requestLog(in.CorrelationID, in.UserID)
 	pol := s.currentPolicy()
 
+	if first, err := s.claimInvocation(ctx, in); err != nil {
+		log.Error("could not record the slash command", "err", err)
+		return Reply{Text: "locksmith could not record your command (its database did not answer), so nothing was done. Try again shortly."}
+	} else if !first {
+		// A redelivery of a command already acted on (here, on another replica, or
+		// before a restart): the first delivery answers, this one stays silent.
+		log.Info("redelivered slash command ignored", "trigger_id", in.TriggerID, "envelope_id", in.EnvelopeID,
+			"retry_attempt", in.RetryAttempt, "retry_reason", in.RetryReason)
+		return Reply{}
+	}
+
 	parsed := Parse(in.Text)
 	if parsed.Reply != "" {
 		return Reply{Text: parsed.Reply}
@@ -253,6 +264,20 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		return Reply{Text: syncedWarning(tgt.user) + " Without sign-off locksmith will not reset such a user; reset the password in on-premises Active Directory instead."}
 	}
 	return s.resetWithoutApproval(ctx, log, pol, actor, in.CorrelationID, customer, tgt, parsed.Reason)
+}
+
+// claimInvocation decides in the database whether this delivery of a slash
+// command is the first, so a command is acted on once across redeliveries,
+// replicas and restarts.
+func (s *Service) claimInvocation(ctx context.Context, in Invocation) (bool, error) {
+	key := in.TriggerID
+	if key == "" && in.EnvelopeID != "" {
+		key = "envelope:" + in.EnvelopeID
+	}
+	if key == "" {
+		return true, nil
+	}
+	return s.store.ClaimInvocation(ctx, key, in.EnvelopeID, in.CorrelationID)
 }
 
 // actor is a Slack user as the audit trail records them.

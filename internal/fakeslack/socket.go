@@ -51,6 +51,7 @@ type envelope struct {
 	sentAt                 time.Time // zero until written to a socket
 	conn                   int       // connection number it was (last) written to
 	acked                  bool
+	retryAttempt           int // 0 for a first delivery
 }
 
 // handleLink is the WebSocket endpoint returned by apps.connections.open. Each ticket
@@ -490,6 +491,40 @@ func (s *Server) Click(ctx context.Context, userID string, msg MessageRef, actio
 		id: envID, userID: userID, channelID: c.id,
 		frame: envelopeFrame(envID, "interactive", false, payload),
 	})
+}
+
+// Redeliver sends an envelope again, as Slack does when an ack was late or a
+// socket dropped: the same payload (so the same trigger_id), with retry_attempt
+// one more than the delivery it repeats and retry_reason set to reason. With
+// newID the redelivery gets a new envelope_id (whether Slack reuses the ID is not
+// documented; a client must cope with both), otherwise it reuses envelopeID. Like
+// every envelope it goes to the live socket whose turn it is, which may be
+// another connection or another replica. It returns the envelope ID sent.
+func (s *Server) Redeliver(ctx context.Context, envelopeID, reason string, newID bool) (string, error) {
+	s.mu.Lock()
+	orig := s.envelopes[envelopeID]
+	s.mu.Unlock()
+	if orig == nil {
+		return "", fmt.Errorf("fakeslack: redeliver: unknown envelope %q", envelopeID)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(orig.frame, &fields); err != nil {
+		return "", fmt.Errorf("fakeslack: redeliver: %w", err)
+	}
+	id := envelopeID
+	if newID {
+		id = uuid.NewString()
+	}
+	attempt := orig.retryAttempt + 1
+	fields["envelope_id"] = mustJSON(id)
+	fields["retry_attempt"] = mustJSON(attempt)
+	fields["retry_reason"] = mustJSON(reason)
+	frame := mustJSON(fields)
+	env := &envelope{
+		id: id, acceptsResponsePayload: orig.acceptsResponsePayload, userID: orig.userID, channelID: orig.channelID,
+		frame: frame, retryAttempt: attempt,
+	}
+	return s.sendEnvelope(ctx, env)
 }
 
 // Disconnect sends {"type":"disconnect","reason":reason} to the newest live socket
