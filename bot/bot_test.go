@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/fakeslack"
@@ -611,5 +613,25 @@ func TestRun_DroppedWorkIsAnswered(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d restart notices, want 1 (for the job that never started)", n)
+	}
+}
+
+// slack-go reports the old socket's read error from a goroutine it does not
+// wait for, so after Slack's routine refresh the error can arrive after the new
+// socket is up. It must not mark the live connection down (this made
+// TestRun_SurvivesDisconnect flaky on a loaded machine, and /readyz fail).
+func TestHandle_LateReadErrorKeepsLiveConnection(t *testing.T) {
+	b := newBot(t, newFake(t), &syncBuffer{}, nil)
+	rs := &runState{}
+	b.handle(rs, socketmode.Event{Type: socketmode.EventTypeConnecting, Data: &slack.ConnectingEvent{Attempt: 1, ConnectionCount: 1}})
+	b.handle(rs, socketmode.Event{Type: socketmode.EventTypeConnected, Data: &socketmode.ConnectedEvent{ConnectionCount: 1}})
+	b.handle(rs, socketmode.Event{Type: socketmode.EventTypeHello})
+	b.handle(rs, socketmode.Event{Type: socketmode.EventTypeIncomingError, Data: &slack.IncomingEventError{ErrorObj: errors.New("websocket: close 1006 (abnormal closure)")}})
+	if !b.Connected() {
+		t.Fatal("a late read error from the previous socket marked the live connection down")
+	}
+	b.handle(rs, socketmode.Event{Type: socketmode.EventTypeConnecting, Data: &slack.ConnectingEvent{Attempt: 1, ConnectionCount: 2}})
+	if b.Connected() {
+		t.Fatal("Connected() still true while reconnecting")
 	}
 }

@@ -100,13 +100,19 @@ func (b *Bot) handle(rs *runState, evt socketmode.Event) {
 		// A malformed frame keeps the connection; any other read error ends it and
 		// slack-go reconnects (Connecting follows). Slack's routine refresh
 		// (disconnect, then a closed socket) lands here too, so this is not a warning.
+		//
+		// This does not mark the bot disconnected: slack-go reports the read error
+		// from a goroutine of the old socket that it does not wait for, so after a
+		// refresh the error can arrive after the new socket's Connected and Hello,
+		// and would leave Connected() false (and /readyz failing) on a live
+		// connection. The Connecting event that precedes every reconnect is the
+		// reliable signal.
 		var syntaxErr *json.SyntaxError
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &syntaxErr) || errors.As(err, &typeErr) {
 			b.log.Warn("socket mode: malformed frame ignored", "error", err)
 			return
 		}
-		b.connected.Store(false)
 		b.log.Info("socket mode connection ended", "error", err)
 	case socketmode.EventTypeErrorWriteFailed:
 		if wf, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
