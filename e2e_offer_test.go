@@ -25,18 +25,6 @@ func (h *harness) postsTo(channel string) int {
 	return n
 }
 
-// waitLong polls cond for up to a minute: the offer's backoff runs on real time.
-func (h *harness) waitLong(what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestE2E_ResetButtonDMRetried(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		h := newHarness(t, harnessOptions{approval: true, dsn: dsn})
@@ -70,9 +58,9 @@ func TestE2E_ResetButtonDMRetried(t *testing.T) {
 			h.slack.Fail("chat.postMessage", fakeslack.Failure{Error: "fatal_error", Channel: dm, Times: -1})
 			defer h.slack.ClearFailures("chat.postMessage")
 			h.click(bob, card, actApprove)
-			h.waitLong("a retried DM", func() bool { return h.postsTo(dm)-before >= 2 })
+			h.waitFor("a retried DM", func() bool { return h.postsTo(dm)-before >= 2 })
 			h.clock.Advance(16 * time.Minute) // past use_within
-			h.waitLong("the card to say the requester could not be reached", func() bool {
+			h.waitFor("the card to say the requester could not be reached", func() bool {
 				return strings.Contains(plain(h.refreshed(card).Blocks), "could not reach <@"+alice+">")
 			})
 			var found bool

@@ -64,7 +64,7 @@ func (p *process) kill9(t *testing.T) {
 func (h *harness) waitConnections(n int) {
 	h.t.Helper()
 	h.waitFor("Slack connection", func() bool { return h.slack.Connections() >= n })
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	if err := h.slack.WaitConnected(ctx); err != nil {
 		h.t.Fatal(err)
@@ -126,8 +126,8 @@ func TestProcess_KillMidFlow(t *testing.T) {
 			if err != nil {
 				t.Fatalf("exit after SIGTERM: %v", err)
 			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("no exit within 30 s of SIGTERM")
+		case <-time.After(testWait):
+			t.Fatal("no exit after SIGTERM")
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/dbtest"
@@ -34,7 +33,7 @@ func (h *harness) redeliverTwice(env string, jobsDone int) {
 // waitJobsDone waits until the bot has finished n jobs in all.
 func (h *harness) waitJobsDone(n int) {
 	h.t.Helper()
-	h.waitLong("the redeliveries to be worked on", func() bool {
+	h.waitFor("the redeliveries to be worked on", func() bool {
 		return strings.Count(h.logs.String(), `"msg":"workflow done"`) >= n
 	})
 }
@@ -117,7 +116,7 @@ func TestProcess_RedeliveryToAnotherReplica(t *testing.T) {
 	h := newHarness(t, harnessOptions{approval: false, dsn: dsn})
 	h.spawn("run")
 	h.spawn("run")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	if err := h.slack.WaitLiveConnections(ctx, 2); err != nil {
 		t.Fatal(err)

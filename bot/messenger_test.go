@@ -138,8 +138,8 @@ func TestDeliverPassword_RetriesAfter429(t *testing.T) {
 
 func TestDeliverPassword_GivesUpWhenRetryAfterOutlivesCtx(t *testing.T) {
 	b, fake, _, _ := messengerBot(t, nil)
-	fake.Fail("chat.postEphemeral", fakeslack.Failure{Status: 429, RetryAfter: 30})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	fake.Fail("chat.postEphemeral", fakeslack.Failure{Status: 429, RetryAfter: 3600})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	err := b.DeliverPassword(ctx, alice, commands.Delivery{Password: secret.NewPassword(fakePassword), UserPrincipalName: "a@b.c"})
 	var rl *slack.RateLimitedError

@@ -55,7 +55,7 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 	call := Call{Method: "response_url", JSON: body, Status: rep.status, At: at}
 	s.calls = append(s.calls, call)
 	if ru != nil {
-		s.rPosts = append(s.rPosts, ResponseURLPost{EnvelopeID: ru.envelopeID, Body: body})
+		s.rPosts = append(s.rPosts, ResponseURLPost{EnvelopeID: ru.envelopeID, Body: body, At: time.Now()})
 	}
 	s.trafficLocked(rep.body)
 	s.broadcastLocked()

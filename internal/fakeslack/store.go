@@ -46,6 +46,7 @@ type Ack struct {
 type ResponseURLPost struct {
 	EnvelopeID string
 	Body       json.RawMessage
+	At         time.Time // when the POST arrived
 }
 
 type user struct {
@@ -310,7 +311,7 @@ func (s *Server) ResponseURLPosts() []ResponseURLPost {
 	defer s.mu.Unlock()
 	out := make([]ResponseURLPost, len(s.rPosts))
 	for i, p := range s.rPosts {
-		out[i] = ResponseURLPost{EnvelopeID: p.EnvelopeID, Body: slices.Clone(p.Body)}
+		out[i] = ResponseURLPost{EnvelopeID: p.EnvelopeID, Body: slices.Clone(p.Body), At: p.At}
 	}
 	return out
 }
