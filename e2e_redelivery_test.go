@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -109,18 +108,8 @@ func TestE2E_RedeliveredSlashCommandActedOnOnce(t *testing.T) {
 // Two replicas on one PostgreSQL database: the redelivery lands on the other
 // replica's socket, which does not act on it either.
 func TestProcess_RedeliveryToAnotherReplica(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs locksmith as child processes")
-	}
-	dsn := dbtest.Postgres(t)
-	h := newHarness(t, harnessOptions{approval: false, dsn: dsn})
-	h.spawn("run")
-	h.spawn("run")
-	ctx, cancel := context.WithTimeout(context.Background(), testWait)
-	defer cancel()
-	if err := h.slack.WaitLiveConnections(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	h := twoReplicas(t, false)
+	ctx := h.ctx()
 	env, err := h.slack.SlashCommand(ctx, alice, helpdeskChannel, "/reset-password", "contoso.onmicrosoft.com "+plainUPN+" INC-7")
 	if err != nil {
 		t.Fatal(err)

@@ -10,16 +10,14 @@ import (
 	"github.com/locksmithbot/locksmith/internal/fakeslack"
 )
 
-// TestProcess_TwoReplicas runs two locksmith processes on one PostgreSQL
-// database and one Slack app. The fake spreads envelopes over both sockets, as
-// Slack does, so requests and clicks land on different replicas; simultaneous
-// clicks on the two replicas still give one transition and at most one reset.
-func TestProcess_TwoReplicas(t *testing.T) {
+// twoReplicas runs two locksmith processes on one new PostgreSQL database and
+// one fake Slack, and waits until both are connected.
+func twoReplicas(t *testing.T, approval bool) *harness {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs locksmith as child processes")
 	}
-	dsn := dbtest.Postgres(t)
-	h := newHarness(t, harnessOptions{approval: true, dsn: dsn})
+	h := newHarness(t, harnessOptions{approval: approval, dsn: dbtest.Postgres(t)})
 	h.spawn("run")
 	h.spawn("run")
 	ctx, cancel := context.WithTimeout(context.Background(), testWait)
@@ -27,6 +25,15 @@ func TestProcess_TwoReplicas(t *testing.T) {
 	if err := h.slack.WaitLiveConnections(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+// TestProcess_TwoReplicas runs two locksmith processes on one PostgreSQL
+// database and one Slack app. The fake spreads envelopes over both sockets, as
+// Slack does, so requests and clicks land on different replicas; simultaneous
+// clicks on the two replicas still give one transition and at most one reset.
+func TestProcess_TwoReplicas(t *testing.T) {
+	h := twoReplicas(t, true)
 
 	clickOn := func(user string, msg fakeslack.Message, actionID string) (string, string) {
 		value := buttonValue(t, msg.Blocks, actionID)
