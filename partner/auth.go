@@ -22,15 +22,26 @@ import (
 	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
-// scope is what every refresh asks for (§1.2). x/oauth2's own refresh sends no
-// scope, which Entra answers with AADSTS90009 for some clients and which a
-// Microsoft PM says not to rely on; offline_access makes Entra rotate the
-// refresh token.
-const scope = "https://api.partnercenter.microsoft.com/user_impersonation offline_access"
+// Scope is what every refresh asks for (§1.2), and what `locksmith login`
+// signs in for. x/oauth2's own refresh sends no scope, which Entra answers
+// with AADSTS90009 for some clients and which a Microsoft PM says not to rely
+// on; offline_access makes Entra rotate the refresh token.
+const Scope = "https://api.partnercenter.microsoft.com/user_impersonation offline_access"
 
 // expiryMargin is how long before its expiry a cached access token is
 // replaced, so that a token does not die between the check and the request.
 const expiryMargin = 2 * time.Minute
+
+// StoredToken is a refresh token as a TokenStore keeps it.
+type StoredToken struct {
+	Token    secret.Token
+	IssuedAt time.Time
+	// Public means the token was issued to a public client (the device-code
+	// sign-in of `locksmith login --device`). Entra refuses a client secret
+	// when such a token is redeemed (AADSTS700025), so it is redeemed without
+	// one; tokens it rotates into stay public.
+	Public bool
+}
 
 // TokenStore keeps the newest refresh token. Entra rotates the refresh token on
 // every redemption and its 90-day lifetime is an inactivity window (§1.3): a
@@ -38,37 +49,36 @@ const expiryMargin = 2 * time.Minute
 // rotations held only in memory, finds it expired.
 type TokenStore interface {
 	// Load returns the newest saved refresh token; ok is false when none is saved.
-	Load(ctx context.Context) (tok secret.Token, issuedAt time.Time, ok bool, err error)
+	Load(ctx context.Context) (tok StoredToken, ok bool, err error)
 	// Save records a newly rotated refresh token. A Save error is logged, never fatal to the call.
-	Save(ctx context.Context, tok secret.Token, issuedAt time.Time) error
+	Save(ctx context.Context, tok StoredToken) error
 }
 
 // MemoryTokenStore is a TokenStore that forgets on exit: fine for `locksmith
 // check` and tests, not for a long-running bot.
 type MemoryTokenStore struct {
-	mu       sync.Mutex
-	tok      secret.Token
-	issuedAt time.Time
+	mu  sync.Mutex
+	tok StoredToken
 }
 
 // NewMemoryTokenStore returns an empty MemoryTokenStore.
 func NewMemoryTokenStore() *MemoryTokenStore { return &MemoryTokenStore{} }
 
 // Load returns the last saved token.
-func (m *MemoryTokenStore) Load(context.Context) (secret.Token, time.Time, bool, error) {
+func (m *MemoryTokenStore) Load(context.Context) (StoredToken, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.tok, m.issuedAt, !m.tok.IsZero(), nil
+	return m.tok, !m.tok.Token.IsZero(), nil
 }
 
 // Save keeps tok unless a newer token is already saved.
-func (m *MemoryTokenStore) Save(_ context.Context, tok secret.Token, issuedAt time.Time) error {
+func (m *MemoryTokenStore) Save(_ context.Context, tok StoredToken) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.tok.IsZero() && issuedAt.Before(m.issuedAt) {
+	if !m.tok.Token.IsZero() && tok.IssuedAt.Before(m.tok.IssuedAt) {
 		return nil
 	}
-	m.tok, m.issuedAt = tok, issuedAt
+	m.tok = tok
 	return nil
 }
 
@@ -85,6 +95,7 @@ type tokenSource struct {
 	validUntil time.Time
 	refresh    secret.Token // the newest refresh token this process knows
 	issuedAt   time.Time    // zero while refresh is the operator's token, never redeemed
+	public     bool         // refresh was issued to a public client: redeem it without the secret
 
 	redeemMu sync.Mutex // one redemption at a time: each rotates the refresh token
 	flight   singleflight.Group
@@ -153,12 +164,13 @@ func (ts *tokenSource) redeem(ctx context.Context, force bool) (*oauth2.Token, e
 			return t, nil
 		}
 	}
-	rt, fromStore := ts.newest(ctx)
+	cur, fromStore := ts.newest(ctx)
+	rt := cur.Token
 	if rt.IsZero() {
 		return nil, &Error{Kind: KindUnauthorised, Op: "redeem refresh token", Code: "no_refresh_token",
-			Description: "no refresh token is configured or stored: sign in interactively with MFA and set PARTNER_REFRESH_TOKEN"}
+			Description: "no refresh token is configured or stored: run `locksmith login` (or set PARTNER_REFRESH_TOKEN)"}
 	}
-	resp, err := ts.post(ctx, rt)
+	resp, err := ts.post(ctx, rt, cur.Public)
 	// The operator's answer to a dead stored token is a new PARTNER_REFRESH_TOKEN;
 	// if the store's token is refused, the configured one gets its chance rather
 	// than being shadowed by the store forever.
@@ -166,8 +178,8 @@ func (ts *tokenSource) redeem(ctx context.Context, force bool) (*oauth2.Token, e
 		!initial.IsZero() && initial.Reveal() != rt.Reveal() {
 		ts.c.log.LogAttrs(ctx, slog.LevelWarn, "stored refresh token refused; trying PARTNER_REFRESH_TOKEN",
 			slog.String("error", err.Error()))
-		rt = initial
-		resp, err = ts.post(ctx, rt)
+		rt, cur.Public = initial, false
+		resp, err = ts.post(ctx, rt, false)
 	}
 	if err != nil {
 		return nil, err
@@ -175,11 +187,11 @@ func (ts *tokenSource) redeem(ctx context.Context, force bool) (*oauth2.Token, e
 
 	now := ts.c.now()
 	if resp.RefreshToken != "" && resp.RefreshToken != rt.Reveal() {
-		rotated := secret.NewToken(resp.RefreshToken)
+		rotated := StoredToken{Token: secret.NewToken(resp.RefreshToken), IssuedAt: now, Public: cur.Public}
 		ts.mu.Lock()
-		ts.refresh, ts.issuedAt = rotated, now
+		ts.refresh, ts.issuedAt, ts.public = rotated.Token, now, cur.Public
 		ts.mu.Unlock()
-		if err := ts.c.cfg.Tokens.Save(ctx, rotated, now); err != nil {
+		if err := ts.c.cfg.Tokens.Save(ctx, rotated); err != nil {
 			ts.c.log.LogAttrs(ctx, slog.LevelError, "saving the rotated refresh token failed; it is kept in memory only",
 				slog.String("error", err.Error()))
 		}
@@ -201,27 +213,28 @@ func (ts *tokenSource) redeem(ctx context.Context, force bool) (*oauth2.Token, e
 }
 
 // newest picks the refresh token to redeem: the store's, when it is at least
-// as new as the one in memory (another replica may have rotated it), else the
-// one in memory. A Load error is logged and the memory copy used.
-func (ts *tokenSource) newest(ctx context.Context) (secret.Token, bool) {
+// as new as the one in memory (another replica, or `locksmith login`, may
+// have replaced it), else the one in memory. A Load error is logged and the
+// memory copy used.
+func (ts *tokenSource) newest(ctx context.Context) (StoredToken, bool) {
 	ts.mu.Lock()
-	rt, at := ts.refresh, ts.issuedAt
+	mem := StoredToken{Token: ts.refresh, IssuedAt: ts.issuedAt, Public: ts.public}
 	ts.mu.Unlock()
-	stored, storedAt, ok, err := ts.c.cfg.Tokens.Load(ctx)
+	stored, ok, err := ts.c.cfg.Tokens.Load(ctx)
 	if err != nil {
 		ts.c.log.LogAttrs(ctx, slog.LevelWarn, "loading the stored refresh token failed; using the one in memory",
 			slog.String("error", err.Error()))
-		return rt, false
+		return mem, false
 	}
-	if ok && !stored.IsZero() && (rt.IsZero() || !storedAt.Before(at)) {
+	if ok && !stored.Token.IsZero() && (mem.Token.IsZero() || !stored.IssuedAt.Before(mem.IssuedAt)) {
 		ts.mu.Lock()
-		if ts.issuedAt.IsZero() || storedAt.After(ts.issuedAt) {
-			ts.refresh, ts.issuedAt = stored, storedAt
+		if ts.issuedAt.IsZero() || stored.IssuedAt.After(ts.issuedAt) {
+			ts.refresh, ts.issuedAt, ts.public = stored.Token, stored.IssuedAt, stored.Public
 		}
 		ts.mu.Unlock()
 		return stored, true
 	}
-	return rt, false
+	return mem, false
 }
 
 // tokenResponse is the v2 token endpoint's answer. expires_in is an integer
@@ -242,10 +255,11 @@ type tokenError struct {
 }
 
 // post redeems rt, retrying 429, 5xx and transport failures like do does.
-func (ts *tokenSource) post(ctx context.Context, rt secret.Token) (*tokenResponse, error) {
+// public leaves the client secret out (see StoredToken.Public).
+func (ts *tokenSource) post(ctx context.Context, rt secret.Token, public bool) (*tokenResponse, error) {
 	c := ts.c
 	for attempt := 1; ; attempt++ {
-		resp, e, retry := ts.postOnce(ctx, rt, attempt)
+		resp, e, retry := ts.postOnce(ctx, rt, public, attempt)
 		if e == nil {
 			return resp, nil
 		}
@@ -273,7 +287,7 @@ func (ts *tokenSource) post(ctx context.Context, rt secret.Token) (*tokenRespons
 	}
 }
 
-func (ts *tokenSource) postOnce(ctx context.Context, rt secret.Token, attempt int) (_ *tokenResponse, _ *Error, retry bool) {
+func (ts *tokenSource) postOnce(ctx context.Context, rt secret.Token, public bool, attempt int) (_ *tokenResponse, _ *Error, retry bool) {
 	c := ts.c
 	const op = "redeem refresh token"
 	endpoint := "POST /{tenant}/oauth2/v2.0/token"
@@ -282,10 +296,12 @@ func (ts *tokenSource) postOnce(ctx context.Context, rt secret.Token, attempt in
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {rt.Reveal()},
 		"client_id":     {c.cfg.ClientID},
+		"scope":         {Scope},
+	}
+	if !public {
 		// AuthStyleInParams: Entra accepts Basic too, but one shape is simpler
 		// to reason about and to fake (§1.6).
-		"client_secret": {c.cfg.ClientSecret.Reveal()},
-		"scope":         {scope},
+		form.Set("client_secret", c.cfg.ClientSecret.Reveal())
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
 	defer cancel()
@@ -377,16 +393,18 @@ var aadstsRE = regexp.MustCompile(`AADSTS(\d+)`)
 
 // advice maps AADSTS codes to what the operator must do (§1.2, [ENTRA-ERR]).
 var advice = map[int]string{
-	700082: "the refresh token expired after 90 days without use: sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	50173:  "the refresh token was revoked (the service account's password was reset or its sessions revoked): sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	50076:  "the sign-in now requires MFA: sign in again interactively with MFA and set PARTNER_REFRESH_TOKEN",
-	50079:  "the service account must register for MFA: complete MFA registration, sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	65001:  "the app lacks consent for Partner Center (user_impersonation): grant consent for the app, sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	70043:  "a Conditional Access sign-in frequency policy expired the refresh token: exclude the service account from sign-in frequency, sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	50132:  "the service account's password changed or expired: sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	50133:  "the service account's password changed or expired: sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	50055:  "the service account's password expired: change it, sign in again with MFA and set PARTNER_REFRESH_TOKEN",
-	90009:  "the token request named no scope: this is a locksmith bug, please report it",
+	700082:  "the refresh token expired after 90 days without use: sign in again with `locksmith login`",
+	50173:   "the refresh token was revoked (the service account's password was reset or its sessions revoked): sign in again with `locksmith login`",
+	50076:   "the sign-in now requires MFA: sign in again with `locksmith login`",
+	50079:   "the service account must register for MFA: complete MFA registration, sign in again with `locksmith login`",
+	65001:   "the app lacks consent for Partner Center (user_impersonation): grant consent for the app, sign in again with `locksmith login`",
+	70043:   "a Conditional Access sign-in frequency policy expired the refresh token: exclude the service account from sign-in frequency, sign in again with `locksmith login`",
+	50132:   "the service account's password changed or expired: sign in again with `locksmith login`",
+	50133:   "the service account's password changed or expired: sign in again with `locksmith login`",
+	50055:   "the service account's password expired: change it, sign in again with `locksmith login`",
+	90009:   "the token request named no scope: this is a locksmith bug, please report it",
+	700025:  "the stored refresh token was issued through a public-client redirect (http://localhost under \"Mobile and desktop applications\"), so Entra refuses the client secret: register http://localhost under the platform Web instead and sign in again with `locksmith login`",
+	7000218: "Entra wants the client secret for this refresh token but the token was saved as public (device code): set \"Allow public client flows\" back to Yes in the app registration, or sign in again with `locksmith login` (browser)",
 }
 
 // operatorAdvice turns a token endpoint error into a code ("AADSTS700082",
@@ -413,7 +431,7 @@ func operatorAdvice(te tokenError, clientID string, secrets []string) (code, des
 	case "invalid_client", "unauthorized_client":
 		return code, withEntra(fmt.Sprintf("the client secret of app %s is wrong or expired: create a new secret and set PARTNER_CLIENT_SECRET", clientID), entra)
 	case "invalid_grant":
-		return code, withEntra("the refresh token was refused: sign in again with MFA and set PARTNER_REFRESH_TOKEN", entra)
+		return code, withEntra("the refresh token was refused: sign in again with `locksmith login`", entra)
 	case "":
 		return "token_endpoint_error", "the token endpoint refused the request without an OAuth error: check AZURE_AUTHORITY_HOST and PARTNER_TENANT_ID"
 	default:

@@ -61,8 +61,9 @@ func TestAuth_RotationReachesStoreAndNextRefreshUsesNewest(t *testing.T) {
 			t.Errorf("refresh %d did not redeem the token rotated by refresh %d", i+1, i)
 		}
 	}
-	stored, issuedAt, ok, err := h.store.Load(ctx)
-	if err != nil || !ok || stored.Reveal() != calls[2].IssuedRefreshToken {
+	stored, ok, err := h.store.Load(ctx)
+	issuedAt := stored.IssuedAt
+	if err != nil || !ok || stored.Token.Reveal() != calls[2].IssuedRefreshToken {
 		t.Fatalf("store does not hold the newest refresh token (ok=%v err=%v)", ok, err)
 	}
 	if got := h.c.RefreshTokenIssuedAt(); !got.Equal(issuedAt) || got.IsZero() {
@@ -104,7 +105,7 @@ func TestAuth_DeadStoredTokenFallsBackToConfigured(t *testing.T) {
 	if last.Form.Get("refresh_token") != fresh || last.Status != http.StatusOK {
 		t.Errorf("the configured token was not tried after the stored one was refused")
 	}
-	if stored, _, _, _ := h.store.Load(ctx); stored.Reveal() != last.IssuedRefreshToken {
+	if stored, _, _ := h.store.Load(ctx); stored.Token.Reveal() != last.IssuedRefreshToken {
 		t.Errorf("the token rotated from the configured one was not saved")
 	}
 }
@@ -212,7 +213,7 @@ func TestAuth_TokenErrorsTellTheOperatorWhatToDo(t *testing.T) {
 		want  string
 	}{
 		{"expired from inactivity", func(h *harness) { h.fake.RevokeRefreshTokens(700082) }, "AADSTS700082",
-			"expired after 90 days without use: sign in again with MFA and set PARTNER_REFRESH_TOKEN"},
+			"expired after 90 days without use: sign in again with `locksmith login`"},
 		{"revoked", func(h *harness) { h.fake.RevokeRefreshTokens(50173) }, "AADSTS50173", "revoked"},
 		{"MFA required", func(h *harness) { h.fake.RevokeRefreshTokens(50076) }, "AADSTS50076", "MFA"},
 		{"MFA registration required", func(h *harness) { h.fake.RevokeRefreshTokens(50079) }, "AADSTS50079", "register for MFA"},
@@ -284,7 +285,7 @@ func TestAuth_TokenEndpointOutageRetried(t *testing.T) {
 
 type failingStore struct{ MemoryTokenStore }
 
-func (*failingStore) Save(context.Context, secret.Token, time.Time) error {
+func (*failingStore) Save(context.Context, StoredToken) error {
 	return errors.New("disk full")
 }
 
@@ -326,5 +327,50 @@ func TestAuth_NoRefreshTokenAnywhere(t *testing.T) {
 	}
 	if n := len(h.fake.TokenCalls()); n != 0 {
 		t.Errorf("token calls = %d, want 0", n)
+	}
+}
+
+// TestAuth_PublicTokenIsRedeemedWithoutSecret: a refresh token from the
+// device-code sign-in belongs to a public client; Entra refuses it with the
+// client secret (AADSTS700025), so it and every token rotated from it are
+// redeemed without one, while other tokens still send the secret.
+func TestAuth_PublicTokenIsRedeemedWithoutSecret(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.RefreshToken = secret.Token{} })
+	ctx := ctxTimeout(t, 10*time.Second)
+	public := h.fake.IssueRefreshTokenFor(fakepartner.ServiceAccount, true)
+	h.canary(public)
+	if err := h.store.Save(ctx, StoredToken{Token: secret.NewToken(public), IssuedAt: time.Now(), Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.note(h.c.CheckAuth(ctx)); err != nil {
+		t.Fatalf("CheckAuth with a public stored token: %v", err)
+	}
+	if err := h.note(h.c.RefreshNow(ctx)); err != nil {
+		t.Fatalf("RefreshNow after rotating a public token: %v", err)
+	}
+	calls := h.fake.TokenCalls()
+	if len(calls) != 2 {
+		t.Fatalf("token calls = %d, want 2", len(calls))
+	}
+	for i, c := range calls {
+		if c.Form.Has("client_secret") || c.Status != http.StatusOK {
+			t.Errorf("call %d: status %d, client_secret sent = %v; want 200 without a secret", i+1, c.Status, c.Form.Has("client_secret"))
+		}
+	}
+	if stored, _, _ := h.store.Load(ctx); !stored.Public || stored.Token.Reveal() != calls[1].IssuedRefreshToken {
+		t.Errorf("the rotated token was not saved as public")
+	}
+
+	// A confidential token in the same store goes back to sending the secret.
+	conf := h.fake.IssueRefreshTokenFor(fakepartner.ServiceAccount, false)
+	h.canary(conf)
+	if err := h.store.Save(ctx, StoredToken{Token: secret.NewToken(conf), IssuedAt: time.Now().Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.note(h.c.RefreshNow(ctx)); err != nil {
+		t.Fatalf("RefreshNow with a confidential token: %v", err)
+	}
+	if last := h.fake.TokenCalls()[2]; !last.Form.Has("client_secret") || last.Status != http.StatusOK {
+		t.Errorf("a confidential token was redeemed without the client secret (status %d)", last.Status)
 	}
 }

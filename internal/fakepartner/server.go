@@ -1,5 +1,5 @@
 // Package fakepartner is an in-process fake of Microsoft Partner Center and of the
-// Entra ID token endpoint, for tests.
+// Entra ID sign-in endpoints (authorize, device code, token), for tests.
 //
 // It imports no locksmith package on purpose: it is an independent witness of the
 // wire format described in docs/partner-center.md, so a wrong JSON tag, header
@@ -63,6 +63,16 @@ type Server struct {
 	replays        map[string]replay // MS-RequestId → first PATCH response
 	faults         []*faultState
 
+	app             AppRegistration
+	signInAs        Identity
+	signInErr       *signInError
+	codes           map[string]*authCode
+	devices         []*deviceState
+	deviceExpiresIn time.Duration
+	deviceInterval  time.Duration
+	deviceSlowDowns int
+	authorizeCalls  []url.Values
+
 	calls      []Call
 	tokenCalls []TokenCall
 	resets     []Reset
@@ -103,6 +113,12 @@ func New() *Server {
 		accessTokens:  map[string]time.Time{},
 		continuations: map[string]continuation{},
 		replays:       map[string]replay{},
+
+		app:             AppRegistration{LocalhostPlatform: PlatformWeb, AllowPublicClientFlows: true},
+		signInAs:        ServiceAccount,
+		codes:           map[string]*authCode{},
+		deviceExpiresIn: 15 * time.Minute,
+		deviceInterval:  5 * time.Second,
 	}
 	s.initialRefresh = randomToken("rt-")
 	s.refreshTokens[s.initialRefresh] = &refreshState{}
@@ -241,6 +257,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if tenant, version, ok := tokenPath(r.URL.Path); ok {
 		s.serveToken(w, r, body, tenant, version)
+		return
+	}
+	if tenant, endpoint, ok := signInPath(r.URL.Path); ok {
+		if endpoint == "authorize" {
+			s.serveAuthorize(w, r, tenant)
+			return
+		}
+		form, _ := url.ParseQuery(string(body))
+		s.serveDeviceCode(w, r, form, tenant)
 		return
 	}
 	s.servePartner(w, r, body)

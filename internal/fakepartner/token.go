@@ -33,6 +33,14 @@ type TokenCall struct {
 // refreshState is what the fake knows of one refresh token it issued.
 type refreshState struct {
 	revokedCode int // an AADSTS code; 0 = valid
+	// identity is who a sign-in signed in as; nil for tokens that stand for
+	// the account SetAccount names (the operator's initial token).
+	identity *Identity
+	// public: issued to a public client (a Mobile and desktop redirect, or the
+	// device code with public client flows allowed). Entra then refuses a
+	// client secret when it is redeemed (AADSTS700025), and a confidential
+	// token without one (AADSTS7000218).
+	public bool
 }
 
 // SetTokenLifetime sets the lifetime of access tokens issued from now on (and the
@@ -120,7 +128,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte,
 	issued = s.redeem(rec, r, form, tenant, version)
 }
 
-// redeem checks a refresh-token grant the way Entra does and answers it. It
+// redeem checks a token request the way Entra does and answers it. It
 // returns the new refresh token, or "" after writing an error.
 func (s *Server) redeem(w http.ResponseWriter, r *http.Request, form url.Values, tenant, version string) string {
 	if !strings.EqualFold(tenant, TenantID) {
@@ -133,51 +141,38 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, form url.Values,
 		writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "", "The request body must contain the following parameter: 'grant_type'.")
 		return ""
 	}
-	if grant != "refresh_token" {
+	switch grant {
+	case "refresh_token":
+	case "authorization_code":
+		return s.redeemCode(w, r, form)
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		return s.redeemDevice(w, r, form)
+	default:
 		writeEntraError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003, "", fmt.Sprintf("The app requested an unsupported grant type '%s'.", grant))
 		return ""
 	}
 
+	rt := form.Get("refresh_token")
+	s.mu.Lock()
+	st, known := s.refreshTokens[rt]
+	var revoked int
+	var public bool
+	var id *Identity
+	if known {
+		revoked, public, id = st.revokedCode, st.public, st.identity
+	}
+	s.mu.Unlock()
 	// Client credentials come from the form or from HTTP Basic (§1.6). RFC 6749
 	// §2.3.1 has Basic credentials form-encoded first, as x/oauth2 does; a raw value
 	// is accepted too.
-	clientID, secret := form.Get("client_id"), form.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
-		clientID, secret = u, p
-	}
-	if clientID == "" {
-		writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "", "The request body must contain the following parameter: 'client_id'.")
+	if !s.clientAuthenticates(w, r, form, public) {
 		return ""
 	}
-	if !matchesEncoded(clientID, ClientID) {
-		writeEntraError(w, r, http.StatusBadRequest, "unauthorized_client", 700016, "",
-			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, TenantID))
-		return ""
-	}
-	if secret == "" {
-		writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 7000218, "", "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return ""
-	}
-	if !matchesEncoded(secret, ClientSecret) {
-		// Entra answers invalid_client with 401, not 400.
-		writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 7000215, "",
-			fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", ClientID))
-		return ""
-	}
-	rt := form.Get("refresh_token")
 	if rt == "" {
 		writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "", "The request body must contain the following parameter: 'refresh_token'.")
 		return ""
 	}
-
-	s.mu.Lock()
-	st, known := s.refreshTokens[rt]
-	var revoked int
-	if known {
-		revoked = st.revokedCode
-	}
 	if !known || revoked != 0 {
-		s.mu.Unlock()
 		if !known {
 			writeEntraError(w, r, http.StatusBadRequest, "invalid_grant", 9002313, "", "Invalid request. Request is malformed or invalid.")
 		} else {
@@ -185,12 +180,20 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, form url.Values,
 		}
 		return ""
 	}
+	s.mu.Lock()
 	now := time.Now()
 	lifetime := s.tokenLifetime
-	access, refresh := s.accessTokenLocked(), randomToken("rt-")
+	var access string
+	if id != nil {
+		access = mintAccessToken(*id, now, lifetime)
+	} else {
+		access = s.accessTokenLocked()
+	}
+	refresh := randomToken("rt-")
 	s.accessTokens[access] = now.Add(lifetime)
-	// Rotation: a new refresh token every time; the old one stays valid (§1.3).
-	s.refreshTokens[refresh] = &refreshState{}
+	// Rotation: a new refresh token every time, for the same identity and
+	// client type; the old one stays valid (§1.3).
+	s.refreshTokens[refresh] = &refreshState{identity: id, public: public}
 	s.mu.Unlock()
 
 	secs := int(lifetime / time.Second)
