@@ -43,6 +43,7 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(slog.LevelWarn, cfg.LogLevel)}))
 	m := newMetrics()
 	tokens := partner.TokenStore(partner.NewMemoryTokenStore())
+	var sealed *sealedTokenStore
 	store, err := approvals.Open(ctx, cfg.DatabaseURL, approvals.Options{Logger: log})
 	if err != nil {
 		c.fail("database", strings.TrimPrefix(err.Error(), "approvals: "), "LOCKSMITH_DATABASE_URL")
@@ -52,9 +53,10 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		if cfg.SecretKey != nil {
 			// The bot resumes from the newest sealed refresh token; check must
 			// use (and keep) that one too, or it would redeem an older one.
-			if tokens, err = newSealedTokenStore(store, cfg.SecretKey, cfg.PartnerRefreshToken, log); err != nil {
+			if sealed, err = newSealedTokenStore(store, cfg.SecretKey, cfg.PartnerRefreshToken, log); err != nil {
 				return err
 			}
+			tokens = sealed
 		}
 	}
 	b, err := newSlackBot(cfg, log, m)
@@ -68,6 +70,11 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 
 	c.placeholders()
 	c.slack(ctx, b)
+	if choice, ok := refreshTokenChoice(ctx, sealed, cfg); ok {
+		c.ok("Partner Center refresh token", choice)
+	} else {
+		c.fail("Partner Center refresh token", choice, "run `locksmith login`, or set PARTNER_REFRESH_TOKEN")
+	}
 	c.partnerCenter(ctx, pc)
 	if cfg.SecretKey == nil {
 		fmt.Fprintln(stdout, "warning: LOCKSMITH_SECRET_KEY is not set, so rotated refresh tokens are kept in memory only. After a restart locksmith starts again from PARTNER_REFRESH_TOKEN, which Entra expires after 90 days without use; set the key to persist the newest token (encrypted).")
@@ -246,7 +253,7 @@ func (c *checker) channel(ctx context.Context, b *bot.Bot, key, id string) {
 
 func (c *checker) partnerCenter(ctx context.Context, pc *partner.Client) {
 	if err := pc.CheckAuth(ctx); err != nil {
-		c.fail("Partner Center token", err.Error(), "PARTNER_REFRESH_TOKEN, PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET or PARTNER_TENANT_ID, as the message says")
+		c.fail("Partner Center token", err.Error(), "`locksmith login` (or PARTNER_REFRESH_TOKEN), PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET or PARTNER_TENANT_ID, as the message says")
 		return
 	}
 	id, err := pc.Identity(ctx) // the token just issued, from the cache
@@ -256,10 +263,10 @@ func (c *checker) partnerCenter(ctx context.Context, pc *partner.Client) {
 		c.ok("Partner Center token", "issued; "+err.Error())
 	case !strings.EqualFold(id.TenantID, c.cfg.PartnerTenantID):
 		c.fail("Partner Center token", fmt.Sprintf("issued for %s in tenant %s, not the partner tenant", orUnknown(id.Username), orUnknown(id.TenantID)),
-			"PARTNER_TENANT_ID, or sign in again with the partner tenant's service account")
+			"PARTNER_TENANT_ID, or `locksmith login` as the partner tenant's service account")
 	case !id.MFA:
 		c.fail("Partner Center token", fmt.Sprintf("issued for %s without multi-factor authentication; Partner Center refuses App+User calls without it", orUnknown(id.Username)),
-			"PARTNER_REFRESH_TOKEN: sign in again, completing MFA")
+			"`locksmith login`: sign in again, completing MFA (or a new PARTNER_REFRESH_TOKEN)")
 	default:
 		c.ok("Partner Center token", fmt.Sprintf("account %s <%s>, tenant %s, MFA: yes", orUnknown(id.Name), orUnknown(id.Username), id.TenantID))
 	}

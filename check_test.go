@@ -247,7 +247,7 @@ func TestCheck_PartnerCenter(t *testing.T) {
 		h := newCheckHarness(t)
 		h.pc.SetAccount(fakepartner.SignedInAccount{Name: "Svc", UPN: "svc@partner.onmicrosoft.com", NoMFA: true})
 		_, out := h.check()
-		wantLine(t, out, "Partner Center token: FAIL", "svc@partner.onmicrosoft.com", "without multi-factor", "fix: PARTNER_REFRESH_TOKEN")
+		wantLine(t, out, "Partner Center token: FAIL", "svc@partner.onmicrosoft.com", "without multi-factor", "fix: `locksmith login`")
 	})
 	t.Run("token from another tenant", func(t *testing.T) {
 		h := newCheckHarness(t)

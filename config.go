@@ -99,6 +99,13 @@ func (e *ConfigError) Error() string {
 // loadConfig reads the environment (through getenv, so tests need no os.Setenv)
 // and the policy file, and validates everything.
 func loadConfig(getenv func(string) string) (Config, error) {
+	return loadConfigFor(getenv, true)
+}
+
+// loadConfigFor reads what the bot needs when forBot, else only the Partner
+// Center app and the database: `locksmith login` talks to neither Slack nor
+// the policy, and an operator may sign in before setting those up.
+func loadConfigFor(getenv func(string) string, forBot bool) (Config, error) {
 	var problems []string
 	add := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	env := func(name, def string) string {
@@ -122,12 +129,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 	appToken, botToken := env("SLACK_APP_TOKEN", ""), env("SLACK_BOT_TOKEN", "")
 	switch {
+	case !forBot:
 	case appToken == "":
 		add("SLACK_APP_TOKEN: not set (the app-level token, xapp-…, with connections:write; Basic Information → App-Level Tokens)")
 	case !strings.HasPrefix(appToken, "xapp-"):
 		add("SLACK_APP_TOKEN: must start with xapp- (an app-level token, not the bot token)")
 	}
 	switch {
+	case !forBot:
 	case botToken == "":
 		add("SLACK_BOT_TOKEN: not set (the bot token, xoxb-…; OAuth & Permissions after installing the app)")
 	case !strings.HasPrefix(botToken, "xoxb-"):
@@ -168,10 +177,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	} else {
 		c.PartnerSecret = secret.NewToken(v)
 	}
-	if v := env("PARTNER_REFRESH_TOKEN", ""); v == "" {
-		add("PARTNER_REFRESH_TOKEN: not set (obtained once by an interactive sign-in with MFA; see README)")
-	} else {
-		c.PartnerRefreshToken = secret.NewToken(v)
+	// Optional since `locksmith login` stores the token in the database; without
+	// LOCKSMITH_SECRET_KEY nothing can be stored, so then it is required.
+	c.PartnerRefreshToken = secret.NewToken(env("PARTNER_REFRESH_TOKEN", ""))
+	if c.PartnerRefreshToken.IsZero() && env("LOCKSMITH_SECRET_KEY", "") == "" && forBot {
+		add("PARTNER_REFRESH_TOKEN: not set, and without LOCKSMITH_SECRET_KEY no signed-in token can be stored either: set LOCKSMITH_SECRET_KEY and run `locksmith login`, or set PARTNER_REFRESH_TOKEN (see README)")
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		add("LOCKSMITH_LISTEN: %q is not host:port (%v)", c.Listen, err)
@@ -193,9 +203,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		c.LogLevel = lvl
 	}
 
-	pol, filePbs := readPolicy(c.ConfigPath)
-	problems = append(problems, filePbs...)
-	c.Policy = pol
+	if forBot {
+		pol, filePbs := readPolicy(c.ConfigPath)
+		problems = append(problems, filePbs...)
+		c.Policy = pol
+	}
 	if len(problems) > 0 {
 		return c, &ConfigError{Problems: problems}
 	}

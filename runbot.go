@@ -67,6 +67,7 @@ type app struct {
 	bot     *bot.Bot
 	svc     *commands.Service
 	metrics *metrics
+	sealed  *sealedTokenStore // nil without LOCKSMITH_SECRET_KEY
 
 	opsAddr atomic.Value // string: where /healthz, /readyz, /metrics listen (tests use port 0)
 }
@@ -83,12 +84,14 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		return nil, fmt.Errorf("open database %s: %w", redactDSN(cfg.DatabaseURL), err)
 	}
 	tokens := partner.TokenStore(partner.NewMemoryTokenStore())
+	var sealed *sealedTokenStore
 	if cfg.SecretKey != nil {
-		tokens, err = newSealedTokenStore(store, cfg.SecretKey, cfg.PartnerRefreshToken, log.With("component", "tokens"))
+		sealed, err = newSealedTokenStore(store, cfg.SecretKey, cfg.PartnerRefreshToken, log.With("component", "tokens"))
 		if err != nil {
 			store.Close()
 			return nil, err
 		}
+		tokens = sealed
 	}
 	pc, err := newPartnerClient(cfg, tokens, log, m)
 	if err != nil {
@@ -112,7 +115,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		return nil, err
 	}
 	m.watch(store, pc)
-	return &app{cfg: cfg, log: log, store: store, pc: pc, bot: b, svc: svc, metrics: m}, nil
+	return &app{cfg: cfg, log: log, store: store, pc: pc, bot: b, svc: svc, metrics: m, sealed: sealed}, nil
 }
 
 // newPartnerClient and newSlackBot are the two outside connections, built the
@@ -169,6 +172,11 @@ func (a *app) serve(ctx context.Context) error {
 	ready := newReadiness(a.bot.Connected, a.store.Ping, a.pc.CheckAuth, readinessCacheFor)
 	srv := &http.Server{Handler: newOpsHandler(ready.check, a.metrics.handler()), ReadHeaderTimeout: 5 * time.Second}
 	a.log.Info("locksmith starting", "listen", ln.Addr().String(), "database", a.store.Dialect(), "approval_required", a.cfg.Policy.ApprovalRequired)
+	if choice, ok := refreshTokenChoice(ctx, a.sealed, a.cfg); ok {
+		a.log.Info("partner center refresh token", "choice", choice)
+	} else {
+		a.log.Error("partner center refresh token", "choice", choice)
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -285,4 +293,21 @@ func (a *app) checkSlackScopes(ctx context.Context) {
 		}
 		a.log.Warn("users.info failed at start-up; run `locksmith check`", "err", err)
 	}
+}
+
+// refreshTokenChoice says which refresh token locksmith starts from, when both a
+// stored one and PARTNER_REFRESH_TOKEN may exist (docs/signin.md); ok is false
+// when there is none to start from.
+func refreshTokenChoice(ctx context.Context, sealed *sealedTokenStore, cfg Config) (choice string, ok bool) {
+	if sealed == nil {
+		if cfg.PartnerRefreshToken.IsZero() {
+			return "no refresh token: set LOCKSMITH_SECRET_KEY and run `locksmith login`, or set PARTNER_REFRESH_TOKEN", false
+		}
+		return "using PARTNER_REFRESH_TOKEN; LOCKSMITH_SECRET_KEY is not set, so rotated tokens stay in memory", true
+	}
+	choice, ok, err := sealed.describe(ctx)
+	if err != nil {
+		return "the stored refresh token cannot be read: " + err.Error(), !cfg.PartnerRefreshToken.IsZero()
+	}
+	return choice, ok
 }

@@ -188,10 +188,10 @@ func (s *sealedTokenStore) Load(ctx context.Context) (partner.StoredToken, bool,
 
 // describe says, in one sentence for the log and for `check`, which refresh
 // token locksmith starts from and why. It never includes a token.
-func (s *sealedTokenStore) describe(ctx context.Context) (string, error) {
+func (s *sealedTokenStore) describe(ctx context.Context) (choice string, ok bool, err error) {
 	ch, err := s.choose(ctx)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	at := ch.rec.tok.IssuedAt.UTC().Format(time.RFC3339)
 	env := ""
@@ -200,17 +200,17 @@ func (s *sealedTokenStore) describe(ctx context.Context) (string, error) {
 	}
 	switch {
 	case !ch.stored && s.envToken:
-		return "using PARTNER_REFRESH_TOKEN (no refresh token is stored yet)", nil
+		return "using PARTNER_REFRESH_TOKEN (no refresh token is stored yet)", true, nil
 	case !ch.stored:
-		return "no refresh token: run `locksmith login` (or set PARTNER_REFRESH_TOKEN)", nil
+		return "no refresh token: run `locksmith login` (or set PARTNER_REFRESH_TOKEN)", false, nil
 	case !ch.readable && s.envToken:
-		return "using PARTNER_REFRESH_TOKEN: the stored refresh token cannot be decrypted with this LOCKSMITH_SECRET_KEY", nil
+		return "using PARTNER_REFRESH_TOKEN: the stored refresh token cannot be decrypted with this LOCKSMITH_SECRET_KEY", true, nil
 	case !ch.readable:
-		return "no usable refresh token: the stored one cannot be decrypted with this LOCKSMITH_SECRET_KEY; run `locksmith login`", nil
+		return "no usable refresh token: the stored one cannot be decrypted with this LOCKSMITH_SECRET_KEY; run `locksmith login`", false, nil
 	case ch.fromLogin:
-		return "using the refresh token saved by `locksmith login` at " + at + env, nil
+		return "using the refresh token saved by `locksmith login` at " + at + env, true, nil
 	case ch.useStored:
-		return "using the newest stored refresh token (saved at " + at + ")" + env, nil
+		return "using the newest stored refresh token (saved at " + at + ")" + env, true, nil
 	}
-	return "using PARTNER_REFRESH_TOKEN: it differs from the token the stored chain started from, so it is taken as the newer; the stored token (saved at " + at + ") is ignored", nil
+	return "using PARTNER_REFRESH_TOKEN: it differs from the token the stored chain started from, so it is taken as the newer; the stored token (saved at " + at + ") is ignored", true, nil
 }
