@@ -193,7 +193,9 @@ func TestBrowser_Refusals(t *testing.T) {
 		{"redirect registered as Mobile and desktop", func(f *fakepartner.Server, _ *browser, _ *Options) {
 			f.SetAppRegistration(fakepartner.AppRegistration{LocalhostPlatform: fakepartner.PlatformMobile, AllowPublicClientFlows: true})
 		}, "AADSTS700025", `under the platform "Web"`, 0},
-		{"wrong client secret", func(_ *fakepartner.Server, _ *browser, o *Options) { o.ClientSecret = secret.NewToken("wrong-secret-7q2") },
+		{"wrong client secret", func(_ *fakepartner.Server, _ *browser, o *Options) {
+			o.ClientSecret = secret.NewToken("wrong-secret-7q2")
+		},
 			"AADSTS7000215", "PARTNER_CLIENT_SECRET", 0},
 		{"consent missing", func(f *fakepartner.Server, _ *browser, _ *Options) { f.FailSignIn("consent_required", 65001) },
 			"AADSTS65001", "Grant admin consent", 0},
