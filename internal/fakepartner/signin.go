@@ -491,3 +491,28 @@ func (s *Server) IssueRefreshTokenFor(id Identity, public bool) string {
 	s.refreshTokens[rt] = &refreshState{identity: &id, public: public}
 	return rt
 }
+
+// Credentials returns every secret value the fake knows: the client secret,
+// the refresh and access tokens it issued, and the codes, verifiers and
+// device codes it was sent. Tests scan output and logs for them.
+func (s *Server) Credentials() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []string{ClientSecret}
+	for rt := range s.refreshTokens {
+		out = append(out, rt)
+	}
+	for at := range s.accessTokens {
+		out = append(out, at)
+	}
+	for code := range s.codes {
+		out = append(out, code)
+	}
+	for _, d := range s.devices {
+		out = append(out, d.deviceCode)
+	}
+	for _, c := range s.tokenCalls {
+		out = append(out, c.Form.Get("code_verifier"))
+	}
+	return out
+}
