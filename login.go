@@ -27,7 +27,7 @@ func login(ctx context.Context, args []string, getenv func(string) string, stdou
 			"machine; --device prints a URL and a code to use on any other device instead. See docs/signin.md.", stdout)
 	device := fs.Bool("device", false, "device-code sign-in, for a machine without a browser (needs \"Allow public client flows\")")
 	noBrowser := fs.Bool("no-browser", false, "only print the sign-in address; do not try to open a browser")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up when the sign-in has not finished after this long")
+	timeout := fs.Duration("timeout", 15*time.Minute, "give up when the sign-in has not finished after this long")
 	allowNoMFA := fs.Bool("allow-without-mfa", false, "save a token whose claims do not show MFA (Partner Center refuses such tokens)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
