@@ -28,6 +28,7 @@ func login(ctx context.Context, args []string, getenv func(string) string, stdou
 	device := fs.Bool("device", false, "device-code sign-in, for a machine without a browser (needs \"Allow public client flows\")")
 	noBrowser := fs.Bool("no-browser", false, "only print the sign-in address; do not try to open a browser")
 	timeout := fs.Duration("timeout", 15*time.Minute, "give up when the sign-in has not finished after this long")
+	account := fs.String("account", "", "the service account's sign-in name, offered to the browser sign-in (login_hint)")
 	allowNoMFA := fs.Bool("allow-without-mfa", false, "save a token whose claims do not show MFA (Partner Center refuses such tokens)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -54,7 +55,7 @@ func login(ctx context.Context, args []string, getenv func(string) string, stdou
 	opts := signin.Options{
 		AuthorityHost: cfg.AuthorityHost, TenantID: cfg.PartnerTenantID,
 		ClientID: cfg.PartnerClientID, ClientSecret: cfg.PartnerSecret,
-		Device: *device, AllowWithoutMFA: *allowNoMFA, Out: stdout,
+		Device: *device, Account: *account, AllowWithoutMFA: *allowNoMFA, Out: stdout,
 	}
 	if !*device && !*noBrowser {
 		opts.OpenBrowser = opener

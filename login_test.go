@@ -98,7 +98,7 @@ func TestLogin_BrowserThenBotUsesTheStoredToken(t *testing.T) {
 }
 
 func TestLogin_DeviceThenBotRedeemsWithoutTheSecret(t *testing.T) {
-	h := newHarness(t, harnessOptions{approval: true})
+	h := newHarness(t, harnessOptions{approval: false})
 	h.pc.SetDeviceCodeTiming(15*time.Minute, time.Second)
 	var out, errOut lockedBuffer
 	done := make(chan error, 1)
@@ -126,6 +126,20 @@ func TestLogin_DeviceThenBotRedeemsWithoutTheSecret(t *testing.T) {
 	c := h.refreshedWith(signedIn)
 	if c.Form.Has("client_secret") {
 		t.Errorf("the public device-code token was redeemed with the client secret")
+	}
+	// The access token it yields works for a reset.
+	h.slash(alice, "contoso.onmicrosoft.com "+plainUPN+" INC-7")
+	if n := len(h.pc.Resets()); n != 1 {
+		t.Fatalf("resets = %d, want 1 with the signed-in token", n)
+	}
+	// After a restart the bot continues from the token it rotated into, still
+	// without the secret: the stored chain remembers it is public.
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	if c := h.refreshedWith(c.IssuedRefreshToken); c.Form.Has("client_secret") {
+		t.Errorf("after a restart the public chain was redeemed with the client secret")
 	}
 	for _, c := range h.pc.TokenCalls() {
 		if c.Form.Get("refresh_token") == h.env["PARTNER_REFRESH_TOKEN"] {

@@ -83,13 +83,34 @@ func (s *sealedTokenStore) Save(ctx context.Context, tok partner.StoredToken) er
 	return s.save(ctx, tok, flags, s.seed)
 }
 
-// SaveSignIn stores the refresh token of a `locksmith login`.
+// SaveSignIn stores the refresh token of a `locksmith login`. A sign-in must
+// replace whatever is stored, but the store keeps only a token issued at the
+// same time or later, and `login` may run on a machine whose clock is behind
+// the bot's: so the sign-in is dated just after the stored token when needed,
+// and read back to confirm it is the one kept.
 func (s *sealedTokenStore) SaveSignIn(ctx context.Context, tok secret.Token, issuedAt time.Time, public bool) error {
 	flags := byte(flagFromLogin)
 	if public {
 		flags |= flagPublic
 	}
-	return s.save(ctx, partner.StoredToken{Token: tok, IssuedAt: issuedAt, Public: public}, flags, [sha256.Size]byte{})
+	_, storedAt, err := s.store.LoadSecret(ctx, refreshTokenSecret)
+	switch {
+	case err == nil && !issuedAt.After(storedAt):
+		issuedAt = storedAt.Add(time.Millisecond)
+	case err != nil && !errors.Is(err, approvals.ErrNotFound):
+		return err
+	}
+	if err := s.save(ctx, partner.StoredToken{Token: tok, IssuedAt: issuedAt, Public: public}, flags, [sha256.Size]byte{}); err != nil {
+		return err
+	}
+	ch, err := s.choose(ctx)
+	if err != nil {
+		return err
+	}
+	if !ch.fromLogin || ch.rec.tok.Token.Reveal() != tok.Reveal() {
+		return errors.New("a running bot replaced the stored refresh token at the same moment; run `locksmith login` again")
+	}
+	return nil
 }
 
 func (s *sealedTokenStore) save(ctx context.Context, tok partner.StoredToken, flags byte, origin [sha256.Size]byte) error {

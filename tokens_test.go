@@ -89,6 +89,13 @@ func TestSealedStore_WhichTokenWins(t *testing.T) {
 	loads(open("env-C"), "rotated-2", true)
 	loads(open("env-D"), "", false)
 
+	// A sign-in from a machine whose clock is behind the stored token's still
+	// replaces it.
+	if err := open("env-D").SaveSignIn(ctx, secret.NewToken("signed-in-2"), t0, false); err != nil {
+		t.Fatalf("SaveSignIn behind the stored token's time: %v", err)
+	}
+	loads(open("env-D"), "signed-in-2", false)
+
 	// Another key cannot read the row: the environment token is used.
 	other := make([]byte, 32)
 	_, _ = rand.Read(other)

@@ -43,10 +43,14 @@ func (s *session) browser(ctx context.Context) (_ *oauth2.Token, finish func(ok 
 
 	conf := s.config(fmt.Sprintf("http://localhost:%d", port), s.o.ClientSecret)
 	verifier, state := oauth2.GenerateVerifier(), randomState()
-	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier),
+	params := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier),
 		// The operator is often signed in as themselves; the service account
 		// must be chosen deliberately.
-		oauth2.SetAuthURLParam("prompt", "select_account"))
+		oauth2.SetAuthURLParam("prompt", "select_account")}
+	if s.o.Account != "" {
+		params = append(params, oauth2.SetAuthURLParam("login_hint", s.o.Account))
+	}
+	authURL := conf.AuthCodeURL(state, params...)
 
 	got := make(chan callback, 1)
 	var once sync.Once

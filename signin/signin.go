@@ -36,6 +36,9 @@ type Options struct {
 
 	// Device selects the device-code flow instead of the browser.
 	Device bool
+	// Account, if set, is offered to the browser sign-in as the account to use
+	// (login_hint), so the operator does not sign in as themselves by habit.
+	Account string
 	// OpenBrowser opens the sign-in URL; nil only prints it (--no-browser).
 	OpenBrowser func(url string) error
 	// AllowWithoutMFA saves a token whose claims do not show MFA. Partner

@@ -108,7 +108,7 @@ func TestBrowser_SignsInAndSavesAConfidentialToken(t *testing.T) {
 	var out bytes.Buffer
 	b := newBrowser(t)
 	o := options(fake, &out)
-	o.OpenBrowser = b.open
+	o.OpenBrowser, o.Account = b.open, fakepartner.ServiceAccount.UPN
 	store := &memStore{}
 	res, err := Run(ctxFor(t, 30*time.Second), o, store)
 	if err != nil {
@@ -132,7 +132,8 @@ func TestBrowser_SignsInAndSavesAConfidentialToken(t *testing.T) {
 	}
 	q := az[0]
 	redirect, _ := url.Parse(q.Get("redirect_uri"))
-	if q.Get("code_challenge_method") != "S256" || q.Get("prompt") != "select_account" || redirect.Hostname() != "localhost" || redirect.Port() == "" {
+	if q.Get("code_challenge_method") != "S256" || q.Get("prompt") != "select_account" || q.Get("login_hint") != fakepartner.ServiceAccount.UPN ||
+		redirect.Hostname() != "localhost" || redirect.Port() == "" {
 		t.Errorf("authorize request = %v", q)
 	}
 	for _, want := range []string{fakepartner.ServiceAccount.Name, fakepartner.ServiceAccount.UPN, fakepartner.TenantID, "MFA:          yes", q.Get("redirect_uri")} {
