@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/dbtest"
 	"github.com/locksmithbot/locksmith/internal/fakepartner"
+	"github.com/locksmithbot/locksmith/partner"
 )
 
 // End to end: `locksmith login` against the fake Entra, then the real bot
@@ -43,6 +45,29 @@ func leaked(t *testing.T, pc *fakepartner.Server, texts ...string) {
 			t.Errorf("a credential appears in output or logs")
 		}
 	}
+}
+
+// storedToken reads the refresh token the bot would start from, as it would.
+func (h *harness) storedToken() partner.StoredToken {
+	h.t.Helper()
+	cfg, err := loadConfig(h.getenv)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	store, err := approvals.Open(context.Background(), cfg.DatabaseURL, approvals.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer store.Close()
+	sealed, err := newSealedTokenStore(store, cfg.SecretKey, cfg.PartnerRefreshToken, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tok, ok, err := sealed.Load(context.Background())
+	if err != nil || !ok {
+		h.t.Fatalf("no stored refresh token (err=%v)", err)
+	}
+	return tok
 }
 
 // refreshedWith waits until the fake sees a successful refresh of token.
@@ -91,8 +116,12 @@ func TestLogin_BrowserThenBotUsesTheStoredToken(t *testing.T) {
 		if err := h.stop(); err != nil {
 			t.Fatal(err)
 		}
+		rotated := h.storedToken()
+		if rotated.Token.Reveal() == signedIn || rotated.Public {
+			t.Errorf("the bot did not store its rotation of the signed-in token as confidential")
+		}
 		h.start()
-		h.refreshedWith(first.IssuedRefreshToken)
+		h.refreshedWith(rotated.Token.Reveal())
 		leaked(t, h.pc, out.String(), errOut.String(), h.logs.String())
 	})
 }
@@ -137,8 +166,12 @@ func TestLogin_DeviceThenBotRedeemsWithoutTheSecret(t *testing.T) {
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
+	rotated := h.storedToken()
+	if rotated.Token.Reveal() == signedIn || !rotated.Public {
+		t.Errorf("the bot did not store its rotation of the signed-in token as public")
+	}
 	h.start()
-	if c := h.refreshedWith(c.IssuedRefreshToken); c.Form.Has("client_secret") {
+	if c := h.refreshedWith(rotated.Token.Reveal()); c.Form.Has("client_secret") {
 		t.Errorf("after a restart the public chain was redeemed with the client secret")
 	}
 	for _, c := range h.pc.TokenCalls() {
