@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/locksmithbot/locksmith/internal/nofollow"
 	"github.com/locksmithbot/locksmith/internal/secret"
 	"github.com/locksmithbot/locksmith/partner"
 )
@@ -65,6 +66,9 @@ func Run(ctx context.Context, o Options, store Store) (Result, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	// The token requests carry the code, its verifier and the client secret: a
+	// redirect must not re-send them elsewhere.
+	o.HTTPClient = nofollow.Client(o.HTTPClient)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -400,4 +401,38 @@ func TestDevice_StopsAtExpiry(t *testing.T) {
 	if !errors.As(err, &e) || !strings.Contains(e.Error(), "expired") {
 		t.Fatalf("Run = %v, want the expiry explained", err)
 	}
+}
+
+// TestBrowser_TokenEndpointRedirectIsNotFollowed: the code redemption carries
+// the code, its verifier and the client secret; a redirect from the token
+// endpoint must not carry them anywhere else.
+func TestBrowser_TokenEndpointRedirectIsNotFollowed(t *testing.T) {
+	fake := fakepartner.New()
+	t.Cleanup(fake.Close)
+	var stolen sync.Mutex
+	hits := 0
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Lock()
+		hits++
+		stolen.Unlock()
+	}))
+	t.Cleanup(elsewhere.Close)
+	fake.AddFault(fakepartner.Fault{PathContains: "/oauth2/v2.0/token", Status: http.StatusTemporaryRedirect, Location: elsewhere.URL + "/token", Times: 1})
+	var out bytes.Buffer
+	b := newBrowser(t)
+	o := options(fake, &out)
+	o.OpenBrowser = b.open
+	store := &memStore{}
+	_, err := Run(ctxFor(t, 30*time.Second), o, store)
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Error(), "redirect") {
+		t.Fatalf("Run = %v, want the redirect refused", err)
+	}
+	b.page()
+	stolen.Lock()
+	defer stolen.Unlock()
+	if hits != 0 || store.saves != 0 {
+		t.Errorf("the redirect was followed (%d requests elsewhere) or something was saved", hits)
+	}
+	noSecrets(t, fake, out.String(), err.Error())
 }
