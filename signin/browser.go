@@ -73,8 +73,16 @@ func (s *session) browser(ctx context.Context) (_ *oauth2.Token, finish func(ok 
 				p = page{msg: "locksmith did not answer in time; look at the terminal."}
 			}
 			writePage(w, p)
-			// One redirect is all this listener is for.
-			go srv.Close()
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			// One redirect is all this listener is for. Shutdown, unlike
+			// Close, lets this response reach the browser first.
+			go func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx)
+			}()
 		})
 		if !served {
 			w.WriteHeader(http.StatusGone)
