@@ -234,3 +234,18 @@ func TestConfig_RefreshTokenOptionalWithSecretKey(t *testing.T) {
 		t.Errorf("config with neither: %v", err)
 	}
 }
+
+// TestLogin_NoBrowserOnlyPrints: --no-browser prints the sign-in address and
+// opens nothing; nobody signing in ends at --timeout with a sentence.
+func TestLogin_NoBrowserOnlyPrints(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: true})
+	var out, errOut lockedBuffer
+	opened := func(string) error { t.Error("--no-browser opened a browser"); return nil }
+	err := login(context.Background(), []string{"--no-browser", "--timeout", "1s"}, h.getenv, &out, &errOut, opened)
+	if err == nil || !strings.Contains(err.Error(), "no sign-in came back to locksmith in time") {
+		t.Fatalf("login = %v, want the timeout explained", err)
+	}
+	if !strings.Contains(out.String(), h.pc.AuthorityURL()+fakepartner.TenantID+"/oauth2/v2.0/authorize?") {
+		t.Errorf("the sign-in address was not printed:\n%s", out.String())
+	}
+}
