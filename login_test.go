@@ -13,7 +13,6 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/dbtest"
 	"github.com/locksmithbot/locksmith/internal/fakepartner"
-	"github.com/locksmithbot/locksmith/partner"
 )
 
 // End to end: `locksmith login` against the fake Entra, then the real bot
@@ -47,8 +46,9 @@ func leaked(t *testing.T, pc *fakepartner.Server, texts ...string) {
 	}
 }
 
-// storedToken reads the refresh token the bot would start from, as it would.
-func (h *harness) storedToken() partner.StoredToken {
+// waitStored waits until the store holds token, with the given client type,
+// read as the bot reads it.
+func (h *harness) waitStored(token string, public bool) {
 	h.t.Helper()
 	cfg, err := loadConfig(h.getenv)
 	if err != nil {
@@ -63,11 +63,10 @@ func (h *harness) storedToken() partner.StoredToken {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	tok, ok, err := sealed.Load(context.Background())
-	if err != nil || !ok {
-		h.t.Fatalf("no stored refresh token (err=%v)", err)
-	}
-	return tok
+	h.waitFor("the rotated token stored", func() bool {
+		tok, ok, err := sealed.Load(context.Background())
+		return err == nil && ok && tok.Token.Reveal() == token && tok.Public == public
+	})
 }
 
 // refreshedWith waits until the fake sees a successful refresh of token.
@@ -99,7 +98,7 @@ func TestLogin_BrowserThenBotUsesTheStoredToken(t *testing.T) {
 		if signedIn == "" || calls[len(calls)-1].Form.Get("grant_type") != "authorization_code" {
 			t.Fatalf("the sign-in issued no refresh token")
 		}
-		if !strings.Contains(out.String(), "saved by `locksmith login`") || !strings.Contains(out.String(), fakepartner.ServiceAccount.UPN) {
+		if !strings.Contains(out.String(), "saved by `locksmith login`") || !strings.Contains(out.String(), fakepartner.DefaultAccount.UPN) {
 			t.Errorf("login output:\n%s", out.String())
 		}
 
@@ -112,16 +111,14 @@ func TestLogin_BrowserThenBotUsesTheStoredToken(t *testing.T) {
 		if !strings.Contains(h.logs.String(), "saved by `locksmith login`") {
 			t.Errorf("the bot did not log which refresh token it uses")
 		}
-		// And after a restart it continues from the token it rotated into.
+		// It stores the token it rotated into, still confidential, and after a
+		// restart continues from there.
+		h.waitStored(first.IssuedRefreshToken, false)
 		if err := h.stop(); err != nil {
 			t.Fatal(err)
 		}
-		rotated := h.storedToken()
-		if rotated.Token.Reveal() == signedIn || rotated.Public {
-			t.Errorf("the bot did not store its rotation of the signed-in token as confidential")
-		}
 		h.start()
-		h.refreshedWith(rotated.Token.Reveal())
+		h.refreshedWith(first.IssuedRefreshToken)
 		leaked(t, h.pc, out.String(), errOut.String(), h.logs.String())
 	})
 }
@@ -161,17 +158,15 @@ func TestLogin_DeviceThenBotRedeemsWithoutTheSecret(t *testing.T) {
 	if n := len(h.pc.Resets()); n != 1 {
 		t.Fatalf("resets = %d, want 1 with the signed-in token", n)
 	}
-	// After a restart the bot continues from the token it rotated into, still
-	// without the secret: the stored chain remembers it is public.
+	// After a restart the bot continues from the newest token it stored,
+	// still without the secret: the stored chain remembers it is public.
+	newest := h.pc.TokenCalls()
+	h.waitStored(newest[len(newest)-1].IssuedRefreshToken, true)
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	rotated := h.storedToken()
-	if rotated.Token.Reveal() == signedIn || !rotated.Public {
-		t.Errorf("the bot did not store its rotation of the signed-in token as public")
-	}
 	h.start()
-	if c := h.refreshedWith(rotated.Token.Reveal()); c.Form.Has("client_secret") {
+	if c := h.refreshedWith(newest[len(newest)-1].IssuedRefreshToken); c.Form.Has("client_secret") {
 		t.Errorf("after a restart the public chain was redeemed with the client secret")
 	}
 	for _, c := range h.pc.TokenCalls() {
@@ -184,9 +179,9 @@ func TestLogin_DeviceThenBotRedeemsWithoutTheSecret(t *testing.T) {
 
 func TestLogin_ForeignTenantStoresNothing(t *testing.T) {
 	h := newHarness(t, harnessOptions{approval: true})
-	other := fakepartner.ServiceAccount
+	other := fakepartner.DefaultAccount
 	other.TenantID = "9d8c7b6a-0000-4000-8000-000000000099"
-	h.pc.SetSignIn(other)
+	h.pc.SetAccount(other)
 	var out, errOut lockedBuffer
 	err := login(context.Background(), nil, h.getenv, &out, &errOut, clickThrough(t))
 	var f *failure

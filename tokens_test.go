@@ -51,7 +51,7 @@ func TestSealedStore_WhichTokenWins(t *testing.T) {
 	}
 	says := func(s *sealedTokenStore, want string) {
 		t.Helper()
-		if got, _ := s.describe(ctx); !strings.Contains(got, want) {
+		if got, _, _ := s.describe(ctx); !strings.Contains(got, want) {
 			t.Errorf("describe = %q, want %q", got, want)
 		}
 	}

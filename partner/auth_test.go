@@ -337,7 +337,7 @@ func TestAuth_NoRefreshTokenAnywhere(t *testing.T) {
 func TestAuth_PublicTokenIsRedeemedWithoutSecret(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.RefreshToken = secret.Token{} })
 	ctx := ctxTimeout(t, 10*time.Second)
-	public := h.fake.IssueRefreshTokenFor(fakepartner.ServiceAccount, true)
+	public := h.fake.IssueRefreshTokenFor(fakepartner.DefaultAccount, true)
 	h.canary(public)
 	if err := h.store.Save(ctx, StoredToken{Token: secret.NewToken(public), IssuedAt: time.Now(), Public: true}); err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestAuth_PublicTokenIsRedeemedWithoutSecret(t *testing.T) {
 	}
 
 	// A confidential token in the same store goes back to sending the secret.
-	conf := h.fake.IssueRefreshTokenFor(fakepartner.ServiceAccount, false)
+	conf := h.fake.IssueRefreshTokenFor(fakepartner.DefaultAccount, false)
 	h.canary(conf)
 	if err := h.store.Save(ctx, StoredToken{Token: secret.NewToken(conf), IssuedAt: time.Now().Add(time.Second)}); err != nil {
 		t.Fatal(err)

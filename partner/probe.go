@@ -27,10 +27,12 @@ func (c *Client) FirstCustomer(ctx context.Context) (cust Customer, ok bool, err
 // from the token's claims without checking the signature: it is for showing
 // the operator, never for a decision (Partner Center checks the token itself).
 type Identity struct {
-	Name     string // display name (name claim)
-	Username string // UPN (upn, or preferred_username / unique_name)
-	TenantID string // tid
-	MFA      bool   // amr contains "mfa"
+	Name     string   // display name (name claim)
+	Username string   // UPN (upn, or preferred_username / unique_name)
+	TenantID string   // tid
+	MFA      bool     // amr contains "mfa", which is what Partner Center checks
+	AMR      []string // the authentication methods, as the token lists them
+	ACRS     []string // authentication context IDs satisfied, if any
 }
 
 // Identity returns the identity in the current access token, obtaining one if
@@ -61,11 +63,13 @@ func TokenIdentity(accessToken string) (Identity, error) {
 		UniqueName        string   `json:"unique_name"`
 		TID               string   `json:"tid"`
 		AMR               []string `json:"amr"`
+		ACRS              []string `json:"acrs"`
 	}
 	if err := json.Unmarshal(raw, &claims); err != nil {
 		return Identity{}, errors.New("the access token's claims are not JSON")
 	}
-	id := Identity{Name: claims.Name, Username: claims.UPN, TenantID: claims.TID, MFA: slices.Contains(claims.AMR, "mfa")}
+	id := Identity{Name: claims.Name, Username: claims.UPN, TenantID: claims.TID, MFA: slices.Contains(claims.AMR, "mfa"),
+		AMR: claims.AMR, ACRS: claims.ACRS}
 	for _, alt := range []string{claims.PreferredUsername, claims.UniqueName} {
 		if id.Username == "" {
 			id.Username = alt

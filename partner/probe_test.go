@@ -2,6 +2,7 @@ package partner
 
 import (
 	"encoding/base64"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -10,7 +11,8 @@ func TestTokenIdentity(t *testing.T) {
 	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	tok := enc(`{"alg":"RS256"}`) + "." + enc(`{"name":"Svc","upn":"svc@p.onmicrosoft.com","tid":"t1","amr":["pwd","mfa"]}`) + ".sig"
 	id, err := TokenIdentity(tok)
-	if err != nil || id != (Identity{Name: "Svc", Username: "svc@p.onmicrosoft.com", TenantID: "t1", MFA: true}) {
+	want := Identity{Name: "Svc", Username: "svc@p.onmicrosoft.com", TenantID: "t1", MFA: true, AMR: []string{"pwd", "mfa"}}
+	if err != nil || !reflect.DeepEqual(id, want) {
 		t.Fatalf("TokenIdentity = %+v, %v", id, err)
 	}
 	tok = enc(`{}`) + "." + enc(`{"preferred_username":"a@b","tid":"t2","amr":["pwd"]}`) + ".sig"

@@ -50,20 +50,21 @@ func TestExplain_ScrubsSecretsFromEntraText(t *testing.T) {
 	}
 }
 
-func TestIdentity_MFAAndClaims(t *testing.T) {
+func TestIdentity_MergesIDAndAccessTokens(t *testing.T) {
 	jwt := func(payload string) string {
 		return "eyJhbGciOiJub25lIn0." + b64(payload) + ".sig"
 	}
 	id, tenants, err := identityFrom(
-		jwt(`{"name":"Svc","preferred_username":"svc@p.example","tid":"t1","oid":"o1"}`),
-		jwt(`{"upn":"svc@p.example","tid":"t1","amr":["pwd","mfa"],"acrs":["c1"]}`))
-	if err != nil || id.Name != "Svc" || id.UPN != "svc@p.example" || !id.MFA() || len(tenants) != 2 || id.ACRS[0] != "c1" {
-		t.Errorf("identity = %+v tenants=%v err=%v", id, tenants, err)
+		jwt(`{"name":"Svc","preferred_username":"svc@p.example","tid":"t1"}`),
+		jwt(`{"upn":"svc@p.example","tid":"t2","amr":["pwd","mfa"],"acrs":["c1"]}`))
+	if err != nil || id.Name != "Svc" || id.Username != "svc@p.example" || !id.MFA || id.ACRS[0] != "c1" {
+		t.Errorf("identity = %+v err=%v", id, err)
 	}
-	for _, amr := range [][]string{{"pwd"}, {"ngcmfa"}, nil} {
-		if (Identity{AMR: amr}).MFA() {
-			t.Errorf("amr %v counted as MFA, but Partner Center wants \"mfa\"", amr)
-		}
+	if len(tenants) != 2 || tenants[1] != "t2" {
+		t.Errorf("tenants = %v, want both tokens' tid so a foreign one is caught", tenants)
+	}
+	if id, _, _ := identityFrom(jwt(`{"name":"Svc","tid":"t1","amr":["mfa"]}`), jwt(`{"tid":"t1","amr":["pwd","ngcmfa"]}`)); id.MFA {
+		t.Error("MFA taken from the ID token or from ngcmfa; Partner Center reads the access token's mfa")
 	}
 	if _, _, err := identityFrom("", "opaque-token"); err == nil {
 		t.Error("an opaque access token alone gave an identity")

@@ -54,7 +54,7 @@ type Options struct {
 
 // Result describes a saved sign-in.
 type Result struct {
-	Identity Identity
+	Identity partner.Identity
 	Public   bool
 	IssuedAt time.Time
 }
@@ -147,7 +147,7 @@ func (s *session) accept(ctx context.Context, tok *oauth2.Token, public bool, st
 		fmt.Fprintf(out, "Tenant:       %s (NOT PARTNER_TENANT_ID %s)\n", foreign, s.o.TenantID)
 	}
 	switch {
-	case id.MFA():
+	case id.MFA:
 		fmt.Fprintf(out, "MFA:          yes (amr: %s)\n", strings.Join(id.AMR, ", "))
 	case len(id.AMR) == 0:
 		fmt.Fprintln(out, "MFA:          not shown (the access token has no amr claim)")
@@ -167,7 +167,7 @@ func (s *session) accept(ctx context.Context, tok *oauth2.Token, public bool, st
 			"the token belongs to tenant %s, not to PARTNER_TENANT_ID %s: sign in as the partner tenant's service account (nothing was saved)", foreign, s.o.TenantID)}
 	case tok.RefreshToken == "":
 		return Result{}, &Error{Code: "no_refresh_token", Advice: "Entra returned no refresh token (offline_access was not granted): check the app's API permissions and consent, then run `locksmith login` again (nothing was saved)"}
-	case !id.MFA() && !s.o.AllowWithoutMFA:
+	case !id.MFA && !s.o.AllowWithoutMFA:
 		return Result{}, &Error{Code: "no_mfa", Advice: "the token does not show MFA (Partner Center requires amr to contain \"mfa\" for App+User calls and answers 401 with code 900421 otherwise): sign in again and complete MFA, or require MFA for the service account with Conditional Access; --allow-without-mfa saves such a token anyway (nothing was saved)"}
 	}
 	now := s.o.Now()
@@ -175,18 +175,6 @@ func (s *session) accept(ctx context.Context, tok *oauth2.Token, public bool, st
 		return Result{}, &Error{Code: "store", Advice: "saving the refresh token in the database failed: " + scrub(err.Error(), s.secrets)}
 	}
 	return Result{Identity: id, Public: public, IssuedAt: now}, nil
-}
-
-func display(id Identity) string {
-	switch {
-	case id.Name != "" && id.UPN != "":
-		return id.Name + " <" + id.UPN + ">"
-	case id.UPN != "":
-		return id.UPN
-	case id.Name != "":
-		return id.Name
-	}
-	return "(an account without name or UPN claims)"
 }
 
 // config is the x/oauth2 view of the app: with the client secret for the

@@ -109,7 +109,7 @@ func TestBrowser_SignsInAndSavesAConfidentialToken(t *testing.T) {
 	var out bytes.Buffer
 	b := newBrowser(t)
 	o := options(fake, &out)
-	o.OpenBrowser, o.Account = b.open, fakepartner.ServiceAccount.UPN
+	o.OpenBrowser, o.Account = b.open, fakepartner.DefaultAccount.UPN
 	store := &memStore{}
 	res, err := Run(ctxFor(t, 30*time.Second), o, store)
 	if err != nil {
@@ -133,11 +133,11 @@ func TestBrowser_SignsInAndSavesAConfidentialToken(t *testing.T) {
 	}
 	q := az[0]
 	redirect, _ := url.Parse(q.Get("redirect_uri"))
-	if q.Get("code_challenge_method") != "S256" || q.Get("prompt") != "select_account" || q.Get("login_hint") != fakepartner.ServiceAccount.UPN ||
+	if q.Get("code_challenge_method") != "S256" || q.Get("prompt") != "select_account" || q.Get("login_hint") != fakepartner.DefaultAccount.UPN ||
 		redirect.Hostname() != "localhost" || redirect.Port() == "" {
 		t.Errorf("authorize request = %v", q)
 	}
-	for _, want := range []string{fakepartner.ServiceAccount.Name, fakepartner.ServiceAccount.UPN, fakepartner.TenantID, "MFA:          yes", q.Get("redirect_uri")} {
+	for _, want := range []string{fakepartner.DefaultAccount.Name, fakepartner.DefaultAccount.UPN, fakepartner.TenantID, "MFA:          yes", q.Get("redirect_uri")} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -161,10 +161,10 @@ func TestBrowser_SignsInAndSavesAConfidentialToken(t *testing.T) {
 }
 
 func TestBrowser_Refusals(t *testing.T) {
-	otherTenant := fakepartner.ServiceAccount
+	otherTenant := fakepartner.DefaultAccount
 	otherTenant.TenantID = "9d8c7b6a-0000-4000-8000-000000000099"
-	noMFA := fakepartner.ServiceAccount
-	noMFA.AMR = []string{"pwd"}
+	noMFA := fakepartner.DefaultAccount
+	noMFA.NoMFA = true
 	tests := []struct {
 		name    string
 		setup   func(*fakepartner.Server, *browser, *Options)
@@ -172,9 +172,9 @@ func TestBrowser_Refusals(t *testing.T) {
 		advice  string
 		timeout time.Duration
 	}{
-		{"token from another tenant", func(f *fakepartner.Server, _ *browser, _ *Options) { f.SetSignIn(otherTenant) },
+		{"token from another tenant", func(f *fakepartner.Server, _ *browser, _ *Options) { f.SetAccount(otherTenant) },
 			"tenant_mismatch", "not to PARTNER_TENANT_ID", 0},
-		{"no MFA", func(f *fakepartner.Server, _ *browser, _ *Options) { f.SetSignIn(noMFA) }, "no_mfa", "complete MFA", 0},
+		{"no MFA", func(f *fakepartner.Server, _ *browser, _ *Options) { f.SetAccount(noMFA) }, "no_mfa", "complete MFA", 0},
 		{"redirect registered as Mobile and desktop", func(f *fakepartner.Server, _ *browser, _ *Options) {
 			f.SetAppRegistration(fakepartner.AppRegistration{LocalhostPlatform: fakepartner.PlatformMobile, AllowPublicClientFlows: true})
 		}, "AADSTS700025", `under the platform "Web"`, 0},
@@ -232,9 +232,9 @@ func TestBrowser_Refusals(t *testing.T) {
 func TestBrowser_AllowWithoutMFA(t *testing.T) {
 	fake := fakepartner.New()
 	t.Cleanup(fake.Close)
-	noMFA := fakepartner.ServiceAccount
-	noMFA.AMR = []string{"pwd"}
-	fake.SetSignIn(noMFA)
+	noMFA := fakepartner.DefaultAccount
+	noMFA.NoMFA = true
+	fake.SetAccount(noMFA)
 	var out bytes.Buffer
 	b := newBrowser(t)
 	o := options(fake, &out)
@@ -307,7 +307,7 @@ func TestDevice_SignsInAndSavesAPublicToken(t *testing.T) {
 	if store.saves != 1 || !store.public || store.tok.Reveal() != last.IssuedRefreshToken {
 		t.Errorf("store: saves=%d public=%v; want the issued token saved once as public", store.saves, store.public)
 	}
-	for _, want := range []string{userCode, "https://microsoft.com/devicelogin", fakepartner.ServiceAccount.UPN, "MFA:          yes", "public"} {
+	for _, want := range []string{userCode, "https://microsoft.com/devicelogin", fakepartner.DefaultAccount.UPN, "MFA:          yes", "public"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -364,9 +364,9 @@ func TestDevice_Failures(t *testing.T) {
 			f.SetAppRegistration(fakepartner.AppRegistration{LocalhostPlatform: fakepartner.PlatformWeb})
 		}, func(*fakepartner.Server, string) {}, "AADSTS7000218", `"Allow public client flows" to Yes`},
 		{"token from another tenant", func(f *fakepartner.Server) {
-			id := fakepartner.ServiceAccount
+			id := fakepartner.DefaultAccount
 			id.TenantID = "9d8c7b6a-0000-4000-8000-000000000099"
-			f.SetSignIn(id)
+			f.SetAccount(id)
 		}, func(f *fakepartner.Server, uc string) { _ = f.ApproveDevice(uc) }, "tenant_mismatch", "not to PARTNER_TENANT_ID"},
 	}
 	for _, tt := range tests {

@@ -64,7 +64,6 @@ type Server struct {
 	faults         []*faultState
 
 	app             AppRegistration
-	signInAs        Identity
 	signInErr       *signInError
 	codes           map[string]*authCode
 	devices         []*deviceState
@@ -115,7 +114,6 @@ func New() *Server {
 		replays:       map[string]replay{},
 
 		app:             AppRegistration{LocalhostPlatform: PlatformWeb, AllowPublicClientFlows: true},
-		signInAs:        ServiceAccount,
 		codes:           map[string]*authCode{},
 		deviceExpiresIn: 15 * time.Minute,
 		deviceInterval:  5 * time.Second,

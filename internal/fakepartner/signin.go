@@ -3,7 +3,6 @@ package fakepartner
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -36,22 +35,6 @@ type AppRegistration struct {
 	AllowPublicClientFlows bool
 }
 
-// Identity is who an interactive sign-in signs in as; its claims go into the
-// tokens issued to it and everything refreshed from them.
-type Identity struct {
-	Name, UPN, ObjectID string
-	TenantID            string   // the tid claim
-	AMR                 []string // the amr claim, e.g. ["pwd","mfa"]
-}
-
-// ServiceAccount is the identity sign-ins use unless a test picks another: a
-// partner-tenant account that passed MFA.
-var ServiceAccount = Identity{
-	Name: "Locksmith Service", UPN: "locksmith-svc@partner.onmicrosoft.com",
-	ObjectID: "5e0a7c31-2b9d-4f68-8c1e-3d7b9a0f6e42", TenantID: TenantID,
-	AMR: []string{"pwd", "mfa"},
-}
-
 // DeviceCode is a device authorization the fake has issued.
 type DeviceCode struct {
 	UserCode string
@@ -61,7 +44,7 @@ type DeviceCode struct {
 
 // authCode is an issued authorization code and what redeeming it must match.
 type authCode struct {
-	identity    Identity
+	account     SignedInAccount
 	redirectURI string
 	challenge   string
 	scope       string
@@ -74,7 +57,7 @@ type authCode struct {
 type deviceState struct {
 	DeviceCode
 	deviceCode string
-	identity   *Identity // set once approved
+	account    *SignedInAccount // set once approved
 	declined   bool
 }
 
@@ -90,14 +73,6 @@ func (s *Server) SetAppRegistration(a AppRegistration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.app = a
-}
-
-// SetSignIn sets who later interactive sign-ins sign in as (ServiceAccount
-// until changed).
-func (s *Server) SetSignIn(id Identity) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.signInAs = id
 }
 
 // FailSignIn makes the authorize endpoint redirect back with this OAuth error
@@ -128,10 +103,10 @@ func (s *Server) SlowDownDevicePolls(n int) {
 	s.deviceSlowDowns = n
 }
 
-// ApproveDevice completes the sign-in for userCode as the SetSignIn identity,
-// as a person entering the code and passing MFA would.
+// ApproveDevice completes the sign-in for userCode as the SetAccount account,
+// as a person entering the code and signing in would.
 func (s *Server) ApproveDevice(userCode string) error {
-	return s.updateDevice(userCode, func(d *deviceState) { id := s.signInAs; d.identity = &id })
+	return s.updateDevice(userCode, func(d *deviceState) { a := s.account; d.account = &a })
 }
 
 // DeclineDevice makes the device code's next poll answer authorization_declined.
@@ -198,7 +173,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, tenant s
 	q := r.URL.Query()
 	s.mu.Lock()
 	s.authorizeCalls = append(s.authorizeCalls, cloneValues(q))
-	app, failure, id := s.app, s.signInErr, s.signInAs
+	app, failure, account := s.app, s.signInErr, s.account
 	s.mu.Unlock()
 
 	page := func(code int, text string) {
@@ -250,7 +225,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, tenant s
 	}
 	code := randomToken("code-")
 	s.mu.Lock()
-	s.codes[code] = &authCode{identity: id, redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"),
+	s.codes[code] = &authCode{account: account, redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"),
 		scope: q.Get("scope"), public: app.LocalhostPlatform == PlatformMobile, expires: time.Now().Add(10 * time.Minute)}
 	s.mu.Unlock()
 	back(url.Values{"code": {code}, "session_state": {newGUID()}})
@@ -327,7 +302,7 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, form url.Val
 	if !s.clientAuthenticates(w, r, form, c.public) {
 		return ""
 	}
-	return s.issueTokens(w, c.identity, c.scope, c.public)
+	return s.issueTokens(w, c.account, c.scope, c.public)
 }
 
 // redeemDevice answers one device-code poll (RFC 8628 §3.5).
@@ -367,13 +342,13 @@ func (s *Server) redeemDevice(w http.ResponseWriter, r *http.Request, form url.V
 		writeEntraError(w, r, http.StatusBadRequest, "authorization_declined", 0, "", "The end user denied the authorization request.")
 	case slow:
 		writeEntraError(w, r, http.StatusBadRequest, "slow_down", 0, "", "The client is polling too quickly and should back off.")
-	case st.identity == nil:
+	case st.account == nil:
 		writeEntraError(w, r, http.StatusBadRequest, "authorization_pending", 70016, "", "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
 	default:
 		s.mu.Lock()
 		d.Expires = time.Now().Add(-time.Second) // a device code is redeemed once
 		s.mu.Unlock()
-		return s.issueTokens(w, *st.identity, st.Scope, app.AllowPublicClientFlows)
+		return s.issueTokens(w, *st.account, st.Scope, app.AllowPublicClientFlows)
 	}
 	return ""
 }
@@ -408,15 +383,15 @@ func (s *Server) clientAuthenticates(w http.ResponseWriter, r *http.Request, for
 
 // issueTokens answers a successful interactive grant: a JWT access token for
 // Partner Center, an ID token when openid was asked for, and a refresh token
-// that remembers the identity and the client type.
-func (s *Server) issueTokens(w http.ResponseWriter, id Identity, scope string, public bool) string {
+// that remembers the account and the client type.
+func (s *Server) issueTokens(w http.ResponseWriter, account SignedInAccount, scope string, public bool) string {
 	now := time.Now()
 	s.mu.Lock()
 	lifetime := s.tokenLifetime
-	access := mintAccessToken(id, now, lifetime)
+	access := accessTokenFor(account)
 	s.accessTokens[access] = now.Add(lifetime)
 	refresh := randomToken("rt-")
-	s.refreshTokens[refresh] = &refreshState{identity: &id, public: public}
+	s.refreshTokens[refresh] = &refreshState{account: &account, public: public}
 	s.mu.Unlock()
 	body := map[string]any{
 		"token_type": "Bearer", "scope": grantedScope(scope), "expires_in": int(lifetime / time.Second),
@@ -427,7 +402,7 @@ func (s *Server) issueTokens(w http.ResponseWriter, id Identity, scope string, p
 		body["refresh_token"] = refresh
 	}
 	if contains(fields, "openid") {
-		body["id_token"] = mintIDToken(id, now, lifetime)
+		body["id_token"] = idTokenFor(account)
 	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	writeJSON(w, http.StatusOK, body)
@@ -452,43 +427,13 @@ func pkceS256(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// mintAccessToken returns a JWT shaped like Entra's v1 access tokens for
-// Partner Center. The signature is random: nothing in the client may rely on
-// verifying it, and Partner Center (this fake) knows its tokens by value.
-func mintAccessToken(id Identity, now time.Time, lifetime time.Duration) string {
-	return jwt(map[string]any{
-		"aud": pcResource, "iss": "https://sts.windows.net/" + id.TenantID + "/",
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(lifetime).Unix(),
-		"amr": id.AMR, "appid": ClientID, "name": id.Name, "oid": id.ObjectID, "scp": "user_impersonation",
-		"tid": id.TenantID, "unique_name": id.UPN, "upn": id.UPN, "uti": randomToken("")[:22], "ver": "1.0",
-	})
-}
-
-// mintIDToken returns a v2 ID token. It has no amr claim: Entra's v2 ID tokens
-// do not carry one, which is why MFA is read from the access token.
-func mintIDToken(id Identity, now time.Time, lifetime time.Duration) string {
-	return jwt(map[string]any{
-		"aud": ClientID, "iss": "https://login.microsoftonline.com/" + id.TenantID + "/v2.0",
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(lifetime).Unix(),
-		"name": id.Name, "oid": id.ObjectID, "preferred_username": id.UPN, "sub": randomToken("")[:43],
-		"tid": id.TenantID, "ver": "2.0",
-	})
-}
-
-func jwt(claims map[string]any) string {
-	enc := base64.RawURLEncoding
-	header, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "kid": "fakepartner"})
-	payload, _ := json.Marshal(claims)
-	return enc.EncodeToString(header) + "." + enc.EncodeToString(payload) + "." + randomToken("")
-}
-
-// IssueRefreshTokenFor mints a valid refresh token for id, as a finished
+// IssueRefreshTokenFor mints a valid refresh token for account, as a finished
 // interactive sign-in would; public makes it a public client's token.
-func (s *Server) IssueRefreshTokenFor(id Identity, public bool) string {
+func (s *Server) IssueRefreshTokenFor(account SignedInAccount, public bool) string {
 	rt := randomToken("rt-")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refreshTokens[rt] = &refreshState{identity: &id, public: public}
+	s.refreshTokens[rt] = &refreshState{account: &account, public: public}
 	return rt
 }
 

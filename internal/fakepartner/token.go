@@ -33,9 +33,9 @@ type TokenCall struct {
 // refreshState is what the fake knows of one refresh token it issued.
 type refreshState struct {
 	revokedCode int // an AADSTS code; 0 = valid
-	// identity is who a sign-in signed in as; nil for tokens that stand for
+	// account is who a sign-in signed in as; nil for tokens that stand for
 	// the account SetAccount names (the operator's initial token).
-	identity *Identity
+	account *SignedInAccount
 	// public: issued to a public client (a Mobile and desktop redirect, or the
 	// device code with public client flows allowed). Entra then refuses a
 	// client secret when it is redeemed (AADSTS700025), and a confidential
@@ -157,9 +157,9 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, form url.Values,
 	st, known := s.refreshTokens[rt]
 	var revoked int
 	var public bool
-	var id *Identity
+	var account *SignedInAccount
 	if known {
-		revoked, public, id = st.revokedCode, st.public, st.identity
+		revoked, public, account = st.revokedCode, st.public, st.account
 	}
 	s.mu.Unlock()
 	// Client credentials come from the form or from HTTP Basic (§1.6). RFC 6749
@@ -183,17 +183,15 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, form url.Values,
 	s.mu.Lock()
 	now := time.Now()
 	lifetime := s.tokenLifetime
-	var access string
-	if id != nil {
-		access = mintAccessToken(*id, now, lifetime)
-	} else {
-		access = s.accessTokenLocked()
+	access := s.accessTokenLocked()
+	if account != nil {
+		access = accessTokenFor(*account)
 	}
 	refresh := randomToken("rt-")
 	s.accessTokens[access] = now.Add(lifetime)
-	// Rotation: a new refresh token every time, for the same identity and
+	// Rotation: a new refresh token every time, for the same account and
 	// client type; the old one stays valid (§1.3).
-	s.refreshTokens[refresh] = &refreshState{identity: id, public: public}
+	s.refreshTokens[refresh] = &refreshState{account: account, public: public}
 	s.mu.Unlock()
 
 	secs := int(lifetime / time.Second)
