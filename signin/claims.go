@@ -3,6 +3,7 @@ package signin
 import (
 	"errors"
 	"strings"
+	"unicode"
 
 	"github.com/locksmithbot/locksmith/partner"
 )
@@ -54,9 +55,20 @@ func first(vals ...string) string {
 	return ""
 }
 
+// terminalSafe drops control and format characters from claim text before it
+// reaches the operator's terminal, where they could rewrite the screen.
+func terminalSafe(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, s))
+}
+
 // display names an account for the operator: "Name <upn>".
 func display(id partner.Identity) string {
-	name, upn := strings.TrimSpace(id.Name), strings.TrimSpace(id.Username)
+	name, upn := terminalSafe(id.Name), terminalSafe(id.Username)
 	switch {
 	case name != "" && upn != "":
 		return name + " <" + upn + ">"

@@ -3,6 +3,8 @@ package signin
 import (
 	"strings"
 	"testing"
+
+	"github.com/locksmithbot/locksmith/partner"
 )
 
 // TestExplain_EachEntraErrorSaysWhatToChange maps every Entra answer an
@@ -68,5 +70,12 @@ func TestIdentity_MergesIDAndAccessTokens(t *testing.T) {
 	}
 	if _, _, err := identityFrom("", "opaque-token"); err == nil {
 		t.Error("an opaque access token alone gave an identity")
+	}
+}
+
+func TestDisplay_DropsTerminalControls(t *testing.T) {
+	got := display(partner.Identity{Name: "Svc\x1b[2J", Username: "svc@p.example\u202e"})
+	if got != "Svc[2J <svc@p.example>" {
+		t.Errorf("display = %q", got)
 	}
 }

@@ -142,20 +142,21 @@ func (s *session) accept(ctx context.Context, tok *oauth2.Token, public bool, st
 		}
 	}
 	if foreign == "" {
-		fmt.Fprintf(out, "Tenant:       %s (PARTNER_TENANT_ID)\n", id.TenantID)
+		fmt.Fprintf(out, "Tenant:       %s (PARTNER_TENANT_ID)\n", terminalSafe(id.TenantID))
 	} else {
-		fmt.Fprintf(out, "Tenant:       %s (NOT PARTNER_TENANT_ID %s)\n", foreign, s.o.TenantID)
+		fmt.Fprintf(out, "Tenant:       %s (NOT PARTNER_TENANT_ID %s)\n", terminalSafe(foreign), s.o.TenantID)
 	}
+	amr := terminalSafe(strings.Join(id.AMR, ", "))
 	switch {
 	case id.MFA:
-		fmt.Fprintf(out, "MFA:          yes (amr: %s)\n", strings.Join(id.AMR, ", "))
+		fmt.Fprintf(out, "MFA:          yes (amr: %s)\n", amr)
 	case len(id.AMR) == 0:
 		fmt.Fprintln(out, "MFA:          not shown (the access token has no amr claim)")
 	default:
-		fmt.Fprintf(out, "MFA:          no (amr: %s)\n", strings.Join(id.AMR, ", "))
+		fmt.Fprintf(out, "MFA:          no (amr: %s)\n", amr)
 	}
 	if len(id.ACRS) > 0 {
-		fmt.Fprintf(out, "Auth context: %s\n", strings.Join(id.ACRS, ", "))
+		fmt.Fprintf(out, "Auth context: %s\n", terminalSafe(strings.Join(id.ACRS, ", ")))
 	}
 	if public {
 		fmt.Fprintln(out, "Client type:  public (device code): the bot will redeem this token without the client secret")
@@ -164,7 +165,7 @@ func (s *session) accept(ctx context.Context, tok *oauth2.Token, public bool, st
 	switch {
 	case foreign != "":
 		return Result{}, &Error{Code: "tenant_mismatch", Advice: fmt.Sprintf(
-			"the token belongs to tenant %s, not to PARTNER_TENANT_ID %s: sign in as the partner tenant's service account (nothing was saved)", foreign, s.o.TenantID)}
+			"the token belongs to tenant %s, not to PARTNER_TENANT_ID %s: sign in as the partner tenant's service account (nothing was saved)", terminalSafe(foreign), s.o.TenantID)}
 	case tok.RefreshToken == "":
 		return Result{}, &Error{Code: "no_refresh_token", Advice: "Entra returned no refresh token (offline_access was not granted): check the app's API permissions and consent, then run `locksmith login` again (nothing was saved)"}
 	case !id.MFA && !s.o.AllowWithoutMFA:
