@@ -19,18 +19,19 @@ import (
 type Outcome string
 
 const (
-	OutcomeRequested      Outcome = "requested"       // a request was recorded (pending)
-	OutcomeRefused        Outcome = "refused"         // locksmith refused (no grant, role too weak, …)
-	OutcomeApproved       Outcome = "approved"        // pending → approved
-	OutcomeDenied         Outcome = "denied"          // pending → denied
-	OutcomeCancelled      Outcome = "cancelled"       // pending → cancelled by the requester
-	OutcomeExpired        Outcome = "expired"         // pending or approved → expired
-	OutcomeResetIntent    Outcome = "reset_intent"    // about to call Partner Center (written before the call)
-	OutcomeResetDone      Outcome = "reset_done"      // Partner Center reset the password
-	OutcomeResetFailed    Outcome = "reset_failed"    // the reset failed for good
-	OutcomeResetReleased  Outcome = "reset_released"  // transient failure: back to approved
-	OutcomeResetUnknown   Outcome = "reset_unknown"   // locksmith stopped mid-reset; outcome unknown
-	OutcomeDeliveryFailed Outcome = "delivery_failed" // reset done, but the password could not be shown
+	OutcomeRequested        Outcome = "requested"         // a request was recorded (pending)
+	OutcomeRefused          Outcome = "refused"           // locksmith refused (no grant, role too weak, …)
+	OutcomeApprovalRecorded Outcome = "approval_recorded" // one of several approvals needed; still pending
+	OutcomeApproved         Outcome = "approved"          // pending → approved
+	OutcomeDenied           Outcome = "denied"            // pending → denied
+	OutcomeCancelled        Outcome = "cancelled"         // pending → cancelled by the requester
+	OutcomeExpired          Outcome = "expired"           // pending or approved → expired
+	OutcomeResetIntent      Outcome = "reset_intent"      // about to call Partner Center (written before the call)
+	OutcomeResetDone        Outcome = "reset_done"        // Partner Center reset the password
+	OutcomeResetFailed      Outcome = "reset_failed"      // the reset failed for good
+	OutcomeResetReleased    Outcome = "reset_released"    // transient failure: back to approved
+	OutcomeResetUnknown     Outcome = "reset_unknown"     // locksmith stopped mid-reset; outcome unknown
+	OutcomeDeliveryFailed   Outcome = "delivery_failed"   // reset done, but the password could not be shown
 	// OutcomeRequesterUnreachable: approved, but the DM with the Reset button
 	// could not be delivered while the approval was usable.
 	OutcomeRequesterUnreachable Outcome = "requester_unreachable"

@@ -17,6 +17,9 @@ var (
 	ErrExpired = errors.New("approvals: request has expired")
 	// ErrSelfDecision: the requester tried to approve or deny their own request.
 	ErrSelfDecision = errors.New("approvals: the requester cannot approve or deny their own request")
+	// ErrAlreadyApproved: this person's approval is already counted; a second
+	// click, another grant or another replica does not count it again.
+	ErrAlreadyApproved = errors.New("approvals: this person has already approved the request")
 	// ErrNotRequester: only the requester may cancel the request or claim its reset.
 	ErrNotRequester = errors.New("approvals: only the requester can do this")
 	// ErrNotStale: the reset was claimed too recently, by the database's clock,

@@ -109,8 +109,28 @@ type Request struct {
 	// ApprovalChannel and ApprovalTS locate the approval message in Slack.
 	ApprovalChannel, ApprovalTS string
 
+	// PolicyName is the approval policy the request was made under, Tier the
+	// target's tier ("standard" or "privileged") that selected it.
+	PolicyName, Tier string
+	// Ticket is the ticket reference found in the reason, TicketURL its link
+	// in the PSA; both empty when the policy wants none.
+	Ticket, TicketURL string
+
+	// ApprovalsRequired is how many distinct people must approve (at least 1),
+	// fixed when the request is made. ApprovalsCount is how many have.
+	ApprovalsRequired, ApprovalsCount int
+	// Approvals are the approvals given so far, oldest first. Filled by Get
+	// and Approve; nil elsewhere.
+	Approvals []Approval
+
 	// Version increases with every change to the row.
 	Version int64
+}
+
+// Approval is one person's approval of a request.
+type Approval struct {
+	ApproverID, ApproverName string
+	At                       time.Time
 }
 
 // newID returns a random (version 4) UUID.

@@ -16,7 +16,8 @@ const requestCols = `id, state, version, requester_id, requester_name,
 	target_object_id, target_upn, target_display_name, target_roles, role_needed,
 	reason, correlation_id, created_at, expires_at,
 	decider_id, decider_name, decided_at, use_by, claimed_at, reset_correlation_id,
-	finished_at, detail, approval_channel, approval_ts`
+	finished_at, detail, approval_channel, approval_ts,
+	policy_name, tier, ticket, ticket_url, approvals_required, approvals_count`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -28,7 +29,8 @@ func scanRequest(row scanner) (Request, error) {
 		&r.TargetObjectID, &r.TargetUPN, &r.TargetDisplayName, &roles, &r.RoleNeeded,
 		&r.Reason, &r.CorrelationID, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt},
 		&r.DeciderID, &r.DeciderName, timeCol{&r.DecidedAt}, timeCol{&r.UseBy}, timeCol{&r.ClaimedAt},
-		&r.ResetCorrelationID, timeCol{&r.FinishedAt}, &r.Detail, &r.ApprovalChannel, &r.ApprovalTS)
+		&r.ResetCorrelationID, timeCol{&r.FinishedAt}, &r.Detail, &r.ApprovalChannel, &r.ApprovalTS,
+		&r.PolicyName, &r.Tier, &r.Ticket, &r.TicketURL, &r.ApprovalsRequired, &r.ApprovalsCount)
 	if err != nil {
 		return Request{}, err
 	}
@@ -56,6 +58,12 @@ func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
 		return Request{}, errors.New("approvals: create: TargetObjectID is required")
 	case r.ExpiresAt.IsZero():
 		return Request{}, errors.New("approvals: create: ExpiresAt is required")
+	case r.ApprovalsRequired < 0:
+		return Request{}, errors.New("approvals: create: ApprovalsRequired cannot be negative")
+	}
+	required := r.ApprovalsRequired
+	if required == 0 {
+		required = 1
 	}
 	roles := r.TargetRoles
 	if roles == nil {
@@ -71,17 +79,19 @@ func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
 		row := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO requests (id, state, version,
 			requester_id, requester_name, tenant_id, customer_name, customer_domain,
 			target_object_id, target_upn, target_display_name, target_roles, role_needed,
-			reason, correlation_id, created_at, expires_at, approval_channel, approval_ts)
-			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			reason, correlation_id, created_at, expires_at, approval_channel, approval_ts,
+			policy_name, tier, ticket, ticket_url, approvals_required)
+			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+requestCols),
 			newID(), string(StatePending), r.RequesterID, r.RequesterName, r.TenantID, r.CustomerName, r.CustomerDomain,
 			r.TargetObjectID, r.TargetUPN, r.TargetDisplayName, string(rolesJSON), r.RoleNeeded,
-			r.Reason, r.CorrelationID, s.d.t(now), s.d.t(r.ExpiresAt), r.ApprovalChannel, r.ApprovalTS)
+			r.Reason, r.CorrelationID, s.d.t(now), s.d.t(r.ExpiresAt), r.ApprovalChannel, r.ApprovalTS,
+			r.PolicyName, r.Tier, r.Ticket, r.TicketURL, required)
 		var err error
 		if out, err = scanRequest(row); err != nil {
 			return err
 		}
-		_, err = s.appendTx(ctx, tx, requestEvent(out, out.RequesterID, out.RequesterName, OutcomeRequested, out.Reason))
+		_, err = s.appendTx(ctx, tx, requestEvent(out, out.RequesterID, out.RequesterName, OutcomeRequested, requestedDetail(out)))
 		return err
 	})
 	if err != nil {
@@ -90,9 +100,39 @@ func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
 	return out, nil
 }
 
-// Get returns the request with that ID, or ErrNotFound.
+// requestedDetail is the detail of the "requested" audit row: the reason,
+// and the policy and ticket when there are any, so the trail shows under
+// which rule a request was made and which ticket justified it.
+func requestedDetail(r Request) string {
+	d := r.Reason
+	if r.PolicyName != "" {
+		d = join(d, "policy "+r.PolicyName)
+	}
+	if r.ApprovalsRequired > 1 {
+		d = join(d, fmt.Sprintf("%d approvals required", r.ApprovalsRequired))
+	}
+	if r.Ticket != "" {
+		d = join(d, "ticket "+r.Ticket)
+		if r.TicketURL != "" {
+			d += " " + r.TicketURL
+		}
+	}
+	return d
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " · " + b
+}
+
+// Get returns the request with that ID, with its approvals, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (Request, error) {
 	r, err := getRequest(ctx, s.db, s.d, id)
+	if err == nil {
+		r.Approvals, err = approvalsOf(ctx, s.db, s.d, id)
+	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Request{}, fmt.Errorf("approvals: get %s: %w", id, err)
 	}

@@ -73,6 +73,9 @@ func (s *Store) transition(ctx context.Context, id string, tr transition) (Reque
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		r, err := scanRequest(tx.QueryRowContext(ctx, s.d.q(query), args...))
 		if err == nil {
+			if r.Approvals, err = approvalsOf(ctx, tx, s.d, id); err != nil {
+				return err
+			}
 			out = r
 			_, err = s.appendTx(ctx, tx, tr.event(r))
 			return err
@@ -130,11 +133,19 @@ func deadlineOf(r Request, st State) time.Time {
 	return time.Time{}
 }
 
-// Approve moves a pending request to approved and sets UseBy, the time by
-// which the requester must claim the reset. It returns ErrSelfDecision when
-// the approver is the requester (guarantee 3), a *ConflictError when the
-// request is no longer pending or has expired (it is expired in the same
-// transaction), or ErrNotFound.
+// Approve records approverID's approval of a pending request. The approval
+// that brings the count to ApprovalsRequired moves the request to approved,
+// sets UseBy (the time by which the requester must claim the reset) and
+// names that approver as the decider; earlier ones leave it pending (audited
+// as approval_recorded, "1 of 2"). All of it happens in one transaction: the
+// approval row (unique per request and person), the conditional UPDATE of the
+// count and the state, and the audit row, so of any number of concurrent
+// clicks exactly one makes the transition and nobody counts twice.
+//
+// It returns ErrSelfDecision when the approver is the requester (guarantee
+// 3), ErrAlreadyApproved when this person has approved already, a
+// *ConflictError when the request is no longer pending or has expired (it is
+// expired in the same transaction), or ErrNotFound.
 func (s *Store) Approve(ctx context.Context, id, approverID, approverName string, useBy time.Time) (Request, error) {
 	if approverID == "" {
 		return Request{}, errors.New("approvals: approve: approver ID is required")
@@ -143,18 +154,107 @@ func (s *Store) Approve(ctx context.Context, id, approverID, approverName string
 		return Request{}, errors.New("approvals: approve: useBy is required")
 	}
 	now := s.clock()
-	return s.transition(ctx, id, transition{
-		op: "approve", from: StatePending, to: StateApproved, now: now,
-		set:       "decider_id = ?, decider_name = ?, decided_at = ?, use_by = ?",
-		setArgs:   []any{approverID, approverName, s.d.t(now), s.d.t(useBy)},
-		guard:     "requester_id <> ?",
-		guardArgs: []any{approverID},
-		rule:      selfDecision(approverID),
-		deadline:  "expires_at",
-		event: func(r Request) Event {
-			return requestEvent(r, approverID, approverName, OutcomeApproved, "")
-		},
+	var out Request
+	var refused error
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		cur, err := getRequest(ctx, tx, s.d, id)
+		if errors.Is(err, ErrNotFound) {
+			refused = ErrNotFound
+			return nil
+		} else if err != nil {
+			return err
+		}
+		switch {
+		case cur.State != StatePending:
+			refused = &ConflictError{Current: cur}
+			return nil
+		case cur.RequesterID == approverID:
+			refused = ErrSelfDecision
+			return nil
+		case !cur.ExpiresAt.After(now):
+			exp, ok, err := s.expireTx(ctx, tx, cur, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("request %s could not be expired", id)
+			}
+			refused = &ConflictError{Current: exp, ExpiredNow: true}
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO request_approvals (request_id, approver_id, approver_name, approved_at, ordinal)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id, approver_id) DO NOTHING`), id, approverID, approverName, s.d.t(now), cur.ApprovalsCount+1)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			refused = ErrAlreadyApproved
+			return nil
+		}
+		// The row lock (PostgreSQL) or the write lock (SQLite) is held from here
+		// on; the WHERE clause re-states every rule checked above, so even a
+		// writer outside writeTx could not slip a second transition in.
+		r, err := scanRequest(tx.QueryRowContext(ctx, s.d.q(`UPDATE requests SET
+				version = version + 1,
+				approvals_count = approvals_count + 1,
+				state = CASE WHEN approvals_count + 1 >= approvals_required THEN ? ELSE state END,
+				decider_id = CASE WHEN approvals_count + 1 >= approvals_required THEN ? ELSE decider_id END,
+				decider_name = CASE WHEN approvals_count + 1 >= approvals_required THEN ? ELSE decider_name END,
+				decided_at = CASE WHEN approvals_count + 1 >= approvals_required THEN ? ELSE decided_at END,
+				use_by = CASE WHEN approvals_count + 1 >= approvals_required THEN ? ELSE use_by END
+			WHERE id = ? AND state = ? AND requester_id <> ? AND expires_at > ?
+			RETURNING `+requestCols),
+			string(StateApproved), approverID, approverName, s.d.t(now), s.d.t(useBy),
+			id, string(StatePending), approverID, s.d.t(now)))
+		if err != nil {
+			return err // sql.ErrNoRows cannot happen under the lock: fail rather than guess
+		}
+		if r.Approvals, err = approvalsOf(ctx, tx, s.d, id); err != nil {
+			return err
+		}
+		out = r
+		outcome, detail := OutcomeApprovalRecorded, fmt.Sprintf("%d of %d approvals", r.ApprovalsCount, r.ApprovalsRequired)
+		if r.State == StateApproved {
+			outcome = OutcomeApproved
+			if r.ApprovalsRequired == 1 {
+				detail = ""
+			}
+		}
+		_, err = s.appendTx(ctx, tx, requestEvent(r, approverID, approverName, outcome, detail))
+		return err
 	})
+	if err != nil {
+		return Request{}, fmt.Errorf("approvals: approve %s: %w", id, err)
+	}
+	if refused != nil {
+		return Request{}, refused
+	}
+	return out, nil
+}
+
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// approvalsOf lists a request's approvals, oldest first.
+func approvalsOf(ctx context.Context, q rowsQuerier, d dialect, id string) ([]Approval, error) {
+	rows, err := q.QueryContext(ctx, d.q(`SELECT approver_id, approver_name, approved_at FROM request_approvals
+		WHERE request_id = ? ORDER BY ordinal`), id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Approval
+	for rows.Next() {
+		var a Approval
+		if err := rows.Scan(&a.ApproverID, &a.ApproverName, timeCol{&a.At}); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // Deny moves a pending request to denied (final); detail is the reason given,
