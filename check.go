@@ -14,6 +14,7 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/bot"
 	"github.com/locksmithbot/locksmith/partner"
+	"github.com/locksmithbot/locksmith/policy"
 )
 
 // checkTimeout bounds the whole of `locksmith check`.
@@ -114,7 +115,8 @@ func (c *checker) fail(item, why, fix string) {
 // like real IDs, so a copied file that was not edited passes every syntax
 // check; Slack would then answer user_not_found or channel_not_found, which
 // does not say "you forgot to edit the example".
-var examplePlaceholders = []string{"C0APPROVALS", "C0AUDIT", "U0ALICE", "U0BOB", "U0LEAD", "S0HELPDESK"}
+var examplePlaceholders = []string{"C0APPROVALS", "C0AUDIT", "U0ALICE", "U0BOB", "U0LEAD", "S0HELPDESK",
+	"S0LEADS", "S0FABRIKAMTEAM"}
 
 func (c *checker) placeholders() {
 	c.placeholder = map[string]bool{}
@@ -134,6 +136,18 @@ func (c *checker) placeholders() {
 		for j, s := range g.Usergroups {
 			flag(fmt.Sprintf("grants[%d].slack_usergroups[%d]", i, j), s, "user group ID")
 		}
+	}
+	principals := func(key string, p policy.Principals) {
+		for j, u := range p.Users {
+			flag(fmt.Sprintf("%s.slack_users[%d]", key, j), u, "member ID")
+		}
+		for j, s := range p.Usergroups {
+			flag(fmt.Sprintf("%s.slack_usergroups[%d]", key, j), s, "user group ID")
+		}
+	}
+	for i, r := range pol.Policies {
+		principals(fmt.Sprintf("policies[%d].approvers", i), r.Approvers)
+		principals(fmt.Sprintf("policies[%d].escalate_to", i), r.EscalateTo)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/secret"
 	"github.com/locksmithbot/locksmith/partner"
+	"github.com/locksmithbot/locksmith/policy"
 )
 
 // Config is everything locksmith needs to run: secrets and endpoints from the
@@ -75,6 +76,30 @@ type fileConfig struct {
 	Audit struct {
 		Channel string `yaml:"channel"`
 	} `yaml:"audit"`
+	Policies []filePolicy `yaml:"policies"`
+}
+
+// filePrincipals names Slack users and user groups by ID.
+type filePrincipals struct {
+	SlackUsers      []string `yaml:"slack_users"`
+	SlackUsergroups []string `yaml:"slack_usergroups"`
+}
+
+// filePolicy is one entry of policies: in locksmith.yaml. Durations and
+// require_reason left out are taken from the approval: block.
+type filePolicy struct {
+	Name              string         `yaml:"name"`
+	Customers         []string       `yaml:"customers"`
+	Tiers             []string       `yaml:"tiers"`
+	Approvers         filePrincipals `yaml:"approvers"`
+	ApprovalsRequired *int           `yaml:"approvals_required"`
+	RequireReason     *bool          `yaml:"require_reason"`
+	RequireTicket     *struct {
+		Pattern string `yaml:"pattern"`
+		Link    string `yaml:"link"`
+	} `yaml:"require_ticket"`
+	ExpiresAfter string `yaml:"expires_after"`
+	UseWithin    string `yaml:"use_within"`
 }
 
 // Slack ID shapes. Slack documents the prefixes, not a grammar; these accept
@@ -325,6 +350,24 @@ func readPolicy(path string) (commands.Policy, []string) {
 		}
 		p.Grants = append(p.Grants, grant)
 	}
+
+	if len(f.Policies) > 0 && !p.ApprovalRequired {
+		add("policies: approval policies need approval.required: true")
+	}
+	for i, fp := range f.Policies {
+		p.Policies = append(p.Policies, readRule(i, fp, p, add, duration))
+	}
+	if len(problems) == 0 && len(p.Policies) > 0 {
+		// Overlaps and contradictions between policies, each naming them.
+		var pe *policy.Error
+		if _, err := policy.New(commands.DefaultRule(&p), p.Policies); errors.As(err, &pe) {
+			for _, pb := range pe.Problems {
+				add("policies: %s", pb)
+			}
+		} else if err != nil {
+			add("policies: %v", err)
+		}
+	}
 	return p, problems
 }
 
@@ -451,4 +494,69 @@ func kindName(t reflect.Type) string {
 		return "a whole number"
 	}
 	return "text"
+}
+
+// readRule turns one policies: entry into a rule, reporting problems by key.
+func readRule(i int, fp filePolicy, def commands.Policy, add func(string, ...any), duration func(key, v string, def time.Duration) time.Duration) policy.Rule {
+	key := fmt.Sprintf("policies[%d]", i)
+	r := policy.Rule{Name: fp.Name, ApprovalsRequired: 1, RequireReason: def.RequireReason}
+	switch {
+	case fp.Name == "":
+		add("%s.name: required (it names the policy on cards, in messages and in the audit trail)", key)
+	case len(fp.Name) > 60 || strings.ContainsAny(fp.Name, "<>&*_`~|\n"):
+		add("%s.name: %q must be at most 60 characters without < > & * _ ` ~ |", key, fp.Name)
+	}
+	for j, cst := range fp.Customers {
+		if cst != "*" && !guidRE.MatchString(cst) && !domainRE.MatchString(cst) {
+			add("%s.customers[%d]: %q is not \"*\", a tenant ID or a domain", key, j, cst)
+		}
+		r.Customers = append(r.Customers, strings.ToLower(cst))
+	}
+	for j, t := range fp.Tiers {
+		switch tier := policy.Tier(strings.ToLower(t)); tier {
+		case policy.Standard, policy.Privileged:
+			r.Tiers = append(r.Tiers, tier)
+		default:
+			add("%s.tiers[%d]: %q is not %q or %q", key, j, t, policy.Standard, policy.Privileged)
+		}
+	}
+	r.Approvers = readPrincipals(key+".approvers", fp.Approvers, add)
+	if fp.ApprovalsRequired != nil {
+		r.ApprovalsRequired = *fp.ApprovalsRequired
+	}
+	if fp.RequireReason != nil {
+		r.RequireReason = *fp.RequireReason
+	}
+	if t := fp.RequireTicket; t != nil {
+		re, err := regexp.Compile(t.Pattern)
+		switch {
+		case t.Pattern == "":
+			add("%s.require_ticket.pattern: required (a regular expression such as 'INC-[0-9]+')", key)
+		case err != nil:
+			add("%s.require_ticket.pattern: %v", key, err)
+		default:
+			r.Ticket = &policy.Ticket{Pattern: re, Link: t.Link}
+		}
+	}
+	r.ExpiresAfter = duration(key+".expires_after", fp.ExpiresAfter, def.ExpiresAfter)
+	r.UseWithin = duration(key+".use_within", fp.UseWithin, def.UseWithin)
+	return r
+}
+
+// readPrincipals checks Slack user and user-group IDs.
+func readPrincipals(key string, fp filePrincipals, add func(string, ...any)) policy.Principals {
+	var p policy.Principals
+	for j, u := range fp.SlackUsers {
+		if !slackUserRE.MatchString(u) {
+			add("%s.slack_users[%d]: %q is not a Slack user ID (U… or W…)", key, j, u)
+		}
+		p.Users = append(p.Users, u)
+	}
+	for j, g := range fp.SlackUsergroups {
+		if !slackUsergroupRE.MatchString(g) {
+			add("%s.slack_usergroups[%d]: %q is not a Slack user group ID (S…)", key, j, g)
+		}
+		p.Usergroups = append(p.Usergroups, g)
+	}
+	return p
 }

@@ -74,7 +74,7 @@ func TestLoadConfig_EveryProblemNamed(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, grants, password), line 10"}},
+		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, grants, password, policies), line 10"}},
 		{"bad values", `
 approval:
   channel: approvals
@@ -256,5 +256,90 @@ func TestLoadConfig_LogLevel(t *testing.T) {
 	env["LOCKSMITH_LOG_LEVEL"] = "verbose"
 	if _, err := loadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), `LOCKSMITH_LOG_LEVEL: "verbose" is not a log level; use debug, info, warn or error`) {
 		t.Errorf("error = %v", err)
+	}
+}
+
+const policiesYAML = goodPolicy + `
+policies:
+  - name: contoso-admins
+    customers: [contoso.onmicrosoft.com]
+    tiers: [privileged]
+    approvers: {slack_usergroups: [S0LEADS]}
+    approvals_required: 2
+    require_ticket: {pattern: 'INC-[0-9]+', link: 'https://psa.example.com/tickets/{ticket}'}
+    use_within: 10m
+  - name: everyone-privileged
+    customers: ["*"]
+    tiers: [privileged]
+    require_reason: true
+`
+
+func TestLoadConfig_Policies(t *testing.T) {
+	env := goodEnv(writePolicy(t, policiesYAML))
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := cfg.Policy.Policies
+	if len(ps) != 2 {
+		t.Fatalf("policies = %+v", ps)
+	}
+	a := ps[0]
+	if a.Name != "contoso-admins" || a.ApprovalsRequired != 2 || a.Approvers.Usergroups[0] != "S0LEADS" || a.Ticket == nil ||
+		a.UseWithin.String() != "10m0s" || a.ExpiresAfter.String() != "30m0s" || a.RequireReason {
+		t.Fatalf("contoso-admins = %+v (durations and require_reason not set are the approval: block's)", a)
+	}
+	if b := ps[1]; !b.RequireReason || b.ApprovalsRequired != 1 {
+		t.Fatalf("everyone-privileged = %+v", b)
+	}
+}
+
+func TestLoadConfig_PolicyProblemsNamed(t *testing.T) {
+	tests := map[string]struct{ yaml, want string }{
+		"overlap": {policiesYAML + `  - name: again
+    customers: ["*"]
+`, `policies: policies "everyone-privileged" and "again" both apply to customer "*", tier privileged`},
+		"contradiction": {goodPolicy + `
+policies:
+  - name: two-of-one
+    customers: ["*"]
+    approvers: {slack_users: [U0LEAD]}
+    approvals_required: 2
+`, `policy "two-of-one": approvals_required is 2 but approvers names only 1 people`},
+		"bad keys": {goodPolicy + `
+policies:
+  - customers: [not a domain]
+    tiers: [admins]
+    approvers: {slack_users: [bob]}
+    require_ticket: {pattern: '('}
+    expires_after: soon
+`, "policies[0].name: required"},
+		"without approval": {`
+approval:
+  required: false
+grants:
+  - slack_users: [U0ALICE]
+    roles: ["User Administrator"]
+    customers: ["*"]
+policies:
+  - name: p
+    customers: ["*"]
+`, "approval policies need approval.required: true"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			env := goodEnv(writePolicy(t, tt.yaml))
+			_, err := loadConfig(func(k string) string { return env[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v\nwant it to contain %q", err, tt.want)
+			}
+			if name == "bad keys" {
+				for _, w := range []string{"policies[0].customers[0]", "policies[0].tiers[0]", "policies[0].approvers.slack_users[0]", "policies[0].require_ticket.pattern", "policies[0].expires_after"} {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q:\n%v", w, err)
+					}
+				}
+			}
+		})
 	}
 }

@@ -73,6 +73,25 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		mrkdwn("*Role needed*\n"+esc(c.RoleNeeded, maxNameRunes), maxFieldText),
 		mrkdwn("*Expires*\n"+slackDate(c.ExpiresAt), maxFieldText),
 	}
+	// Policy details only where a policy asks for more than today's single
+	// approval, so a card under the default rule looks as it always did.
+	if c.ApprovalsRequired > 1 {
+		got := fmt.Sprintf("%d of %d", len(c.Approvers), c.ApprovalsRequired)
+		for i, a := range c.Approvers {
+			sep := ", "
+			if i == 0 {
+				sep = ": "
+			}
+			got += sep + mention(a)
+		}
+		fields = append(fields, mrkdwn("*Approvals*\n"+got, maxFieldText))
+	}
+	if c.Ticket != "" {
+		fields = append(fields, mrkdwn("*Ticket*\n"+ticketLink(c.Ticket, c.TicketURL), maxFieldText))
+	}
+	if c.PolicyName != "" {
+		fields = append(fields, mrkdwn("*Policy*\n"+esc(c.PolicyName, maxNameRunes), maxFieldText))
+	}
 	reason := "_none given_"
 	if strings.TrimSpace(c.Reason) != "" {
 		reason = esc(c.Reason, maxReasonRunes)
@@ -104,6 +123,16 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		fallback += ": " + c.Status
 	}
 	return blocks, clip(fallback, maxFallback)
+}
+
+// ticketLink shows a ticket as a link to the PSA when there is a URL. The
+// URL is built by the workflow from the operator's template with the ticket
+// path-escaped; both parts are entity-escaped here.
+func ticketLink(ticket, url string) string {
+	if url == "" || !strings.HasPrefix(url, "https://") {
+		return esc(ticket, maxNameRunes)
+	}
+	return "<" + escapeEntities(strings.ReplaceAll(url, "|", "%7C")) + "|" + esc(ticket, maxNameRunes) + ">"
 }
 
 // renderNotice renders a DM to a requester or approver. Text arrives escaped.

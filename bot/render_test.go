@@ -65,6 +65,14 @@ func TestRender_Golden(t *testing.T) {
 	}{
 		{"card_pending", func(*testing.T) ([]slack.Block, string) { return renderCard(pendingCard()) }},
 		{"card_decided", func(*testing.T) ([]slack.Block, string) { return renderCard(decidedCard()) }},
+		{"card_policy", func(*testing.T) ([]slack.Block, string) {
+			c := pendingCard()
+			c.ApprovalsRequired, c.Approvers = 2, []string{"U0BOB"}
+			c.Ticket, c.TicketURL = "INC-4711", "https://psa.example.com/tickets/INC-4711?a=1&b=<2>"
+			c.PolicyName = "contoso-admins"
+			c.Status = "Waiting for approval: 1 of 2"
+			return renderCard(c)
+		}},
 		{"notice_reset", func(*testing.T) ([]slack.Block, string) {
 			return renderNotice(commands.Notice{
 				Text:        "Your reset of *jdoe@contoso.com* was approved by <@U0BOB>.",

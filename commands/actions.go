@@ -58,23 +58,22 @@ func (s *Service) refuseOnRequest(ctx context.Context, a actor, correlationID st
 }
 
 // decide handles Approve and Deny. The deciding person must not be the requester
-// and must themselves hold a grant for the customer with the role the target
-// needs; the store enforces requester ≠ decider again inside its transaction.
+// and must be eligible under the request's policy (mayDecide); the store
+// enforces requester ≠ decider again inside its transaction, and counts each
+// person's approval once.
 func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) Reply {
 	verb := "approve"
 	if in.Kind == ActionDeny {
 		verb = "deny"
 	}
-	if a.ID == req.RequesterID {
-		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "requester tried to "+verb+" their own request")
-		return Reply{Text: fmt.Sprintf("You can't %s your own request: another authorised person must decide.", verb)}
-	}
-	if req.State != approvals.StatePending {
+	if a.ID != req.RequesterID && req.State != approvals.StatePending {
 		return Reply{Text: stateText(req)}
 	}
-	need := partner.Role(req.RoleNeeded)
-	customer := partner.Customer{TenantID: req.TenantID, Domain: req.CustomerDomain, Name: req.CustomerName}
-	acc, err := s.accessFor(ctx, pol.Grants, a.ID, &customer)
+	rule, reply := pol.ruleOfRequest(req)
+	if reply != "" {
+		return Reply{Text: reply}
+	}
+	el, err := s.mayDecide(ctx, pol, rule, req, a.ID, verb)
 	if err != nil {
 		log.Error("grant check failed", "err", err)
 		if errors.As(err, new(*AccountError)) {
@@ -82,50 +81,87 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		}
 		return Reply{Text: permissionProblem(err, "Try again shortly.")}
 	}
-	if !acc.allows(need) {
-		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("decider holds %q; needs %s", acc.best, need))
-		holds := "no grant"
-		if acc.best != "" {
-			holds = "*" + string(acc.best) + "*"
-		}
-		return Reply{Text: fmt.Sprintf("You can't %s this: resetting %s in *%s* needs *%s*, and your locksmith grants give you %s for that customer. Nothing changed.",
-			verb, Escape(req.TargetUPN, 120), Escape(req.CustomerName, 100), need, holds)}
+	if !el.ok {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, el.why)
+		return Reply{Text: el.text}
 	}
 
-	var (
-		updated approvals.Request
-		status  string
-	)
-	if in.Kind == ActionApprove {
-		updated, err = s.store.Approve(ctx, req.ID, a.ID, a.Name, s.now().Add(pol.UseWithin))
-	} else {
-		updated, err = s.store.Deny(ctx, req.ID, a.ID, a.Name, "")
+	if in.Kind == ActionDeny {
+		return s.deny(ctx, log, a, in, req, "")
+	}
+	updated, err := s.store.Approve(ctx, req.ID, a.ID, a.Name, s.now().Add(rule.UseWithin))
+	if errors.Is(err, approvals.ErrAlreadyApproved) {
+		cur, gerr := s.store.Get(ctx, req.ID)
+		if gerr != nil {
+			cur = req
+		}
+		return Reply{Text: fmt.Sprintf("You have already approved this request (%s). It needs another person's approval.", progress(cur))}
 	}
 	if reply, handled := s.transitionFailed(ctx, log, err); handled {
 		return reply
 	}
-	s.announceRequest(updated, map[bool]approvals.Outcome{true: approvals.OutcomeApproved, false: approvals.OutcomeDenied}[in.Kind == ActionApprove], a, in.CorrelationID)
-
-	if in.Kind == ActionApprove {
-		s.metrics.Decision("approved")
-		status = fmt.Sprintf(":white_check_mark: Approved by <@%s> %s", Escape(a.ID, 20), slackTime(updated.DecidedAt))
-		s.updateCard(ctx, log, updated, status)
-		s.offerReset(ctx, log, updated, Notice{
-			Text: fmt.Sprintf(":white_check_mark: <@%s> approved your request to reset the password of %s (*%s*). Click *Reset password now* when you are ready to give the user the new password; the approval is valid until %s.",
-				Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), slackTime(updated.UseBy)),
-			ResetButton: updated.ID,
-			ValidUntil:  updated.UseBy,
+	if updated.State == approvals.StatePending {
+		// One of several approvals: the card shows progress and keeps its buttons.
+		s.announceRequest(updated, approvals.OutcomeApprovalRecorded, a, in.CorrelationID)
+		s.updatePendingCard(ctx, log, updated)
+		s.notify(ctx, log, updated.RequesterID, Notice{
+			Text: fmt.Sprintf(":ballot_box_with_check: <@%s> approved your request to reset the password of %s (*%s*): %s approvals; waiting for another approver.",
+				Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), progress(updated)),
+			CancelButton: updated.ID,
 		})
-		return Reply{Text: fmt.Sprintf("Approved. <@%s> can now reset the password of %s.", Escape(updated.RequesterID, 20), Escape(updated.TargetUPN, 120))}
+		return Reply{Text: fmt.Sprintf("Your approval is recorded (%s). Another approver is needed before <@%s> can reset the password.", progress(updated), Escape(updated.RequesterID, 20))}
 	}
+	s.announceRequest(updated, approvals.OutcomeApproved, a, in.CorrelationID)
+	s.metrics.Decision("approved")
+	by := fmt.Sprintf("<@%s>", Escape(a.ID, 20))
+	if len(updated.Approvals) > 1 {
+		by = approverList(updated.Approvals)
+	}
+	s.updateCard(ctx, log, updated, fmt.Sprintf(":white_check_mark: Approved by %s %s", by, slackTime(updated.DecidedAt)))
+	s.offerReset(ctx, log, updated, Notice{
+		Text: fmt.Sprintf(":white_check_mark: %s approved your request to reset the password of %s (*%s*). Click *Reset password now* when you are ready to give the user the new password; the approval is valid until %s.",
+			by, Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), slackTime(updated.UseBy)),
+		ResetButton: updated.ID,
+		ValidUntil:  updated.UseBy,
+	})
+	return Reply{Text: fmt.Sprintf("Approved. <@%s> can now reset the password of %s.", Escape(updated.RequesterID, 20), Escape(updated.TargetUPN, 120))}
+}
+
+// deny ends a pending request; reason (possibly empty) reaches the requester
+// and the audit trail.
+func (s *Service) deny(ctx context.Context, log *slog.Logger, a actor, in Action, req approvals.Request, reason string) Reply {
+	updated, err := s.store.Deny(ctx, req.ID, a.ID, a.Name, reason)
+	if reply, handled := s.transitionFailed(ctx, log, err); handled {
+		return reply
+	}
+	s.announceRequest(updated, approvals.OutcomeDenied, a, in.CorrelationID)
 	s.metrics.Decision("denied")
-	status = fmt.Sprintf(":no_entry: Denied by <@%s> %s", Escape(a.ID, 20), slackTime(updated.DecidedAt))
-	s.updateCard(ctx, log, updated, status)
+	because := ""
+	if reason != "" {
+		because = ": " + Escape(reason, 300)
+	}
+	s.updateCard(ctx, log, updated, fmt.Sprintf(":no_entry: Denied by <@%s> %s%s", Escape(a.ID, 20), slackTime(updated.DecidedAt), because))
 	s.notify(ctx, log, updated.RequesterID, Notice{
-		Text: fmt.Sprintf(":no_entry: <@%s> denied your request to reset the password of %s (*%s*).",
-			Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100)),
+		Text: fmt.Sprintf(":no_entry: <@%s> denied your request to reset the password of %s (*%s*)%s.",
+			Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), because),
 	})
 	return Reply{Text: fmt.Sprintf("Denied. <@%s> has been told.", Escape(updated.RequesterID, 20))}
+}
+
+// approverList is "<@U1> and <@U2>" for the approvals of a request.
+func approverList(as []approvals.Approval) string {
+	out := ""
+	for i, ap := range as {
+		switch {
+		case i == 0:
+		case i == len(as)-1:
+			out += " and "
+		default:
+			out += ", "
+		}
+		out += fmt.Sprintf("<@%s>", Escape(ap.ApproverID, 20))
+	}
+	return out
 }
 
 // withdraw lets the requester cancel their own pending request.
@@ -179,23 +215,10 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("requester no longer holds %s", need))
 		return Reply{Text: fmt.Sprintf("Your locksmith grants no longer give you *%s* for *%s*, so nothing was reset.", need, Escape(req.CustomerName, 100))}
 	}
-	// The approval counts only while the approver could still give it: a grant
+	// Each approval counts only while its approver could still give it: a grant
 	// removed since (someone left the helpdesk group) takes the approval with it.
-	approverAcc, err := s.accessFor(ctx, pol.Grants, req.DeciderID, &customer)
-	var approverAccount *AccountError
-	if errors.As(err, &approverAccount) {
-		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's "+err.Error())
-		return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: their Slack account is now %s. Nothing was reset; make a new request.",
-			Escape(req.DeciderID, 20), approverAccount.Problem)}
-	}
-	if err != nil {
-		log.Error("grant check failed", "err", err)
-		return Reply{Text: "locksmith could not check permissions with Slack, so nothing was done. Try again; your approval still stands."}
-	}
-	if !approverAcc.allows(need) {
-		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("approver %s no longer holds %s", req.DeciderID, need))
-		return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: their locksmith grants no longer give them *%s* for *%s*. Nothing was reset; make a new request.",
-			Escape(req.DeciderID, 20), need, Escape(req.CustomerName, 100))}
+	if reply, ok := s.approvalsStillCount(ctx, log, pol, a, in, req); !ok {
+		return reply
 	}
 
 	// Claim the request and record the intent in one transaction (guarantees 2
@@ -262,4 +285,36 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	s.notify(ctx, log, claimed.RequesterID, Notice{Text: fmt.Sprintf(":lock: The password of %s (*%s*) was reset %s. The user must change it at next sign-in.",
 		Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(done))})
 	return Reply{Text: ":white_check_mark: Done. The temporary password is in your DM with locksmith, visible only to you."}
+}
+
+// approvalsStillCount re-checks every approver of req under the policy as it
+// is now. ok is false (with the reply) when one of them no longer may approve.
+func (s *Service) approvalsStillCount(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) (Reply, bool) {
+	rule, reply := pol.ruleOfRequest(req)
+	if reply != "" {
+		return Reply{Text: reply}, false
+	}
+	approvers := req.Approvals
+	if len(approvers) == 0 && req.DeciderID != "" {
+		approvers = []approvals.Approval{{ApproverID: req.DeciderID}}
+	}
+	for _, ap := range approvers {
+		el, err := s.mayDecide(ctx, pol, rule, req, ap.ApproverID, "approve")
+		var approverAccount *AccountError
+		if errors.As(err, &approverAccount) {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's "+err.Error())
+			return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: their Slack account is now %s. Nothing was reset; make a new request.",
+				Escape(ap.ApproverID, 20), approverAccount.Problem)}, false
+		}
+		if err != nil {
+			log.Error("grant check failed", "err", err)
+			return Reply{Text: "locksmith could not check permissions (Slack user groups could not be read), so nothing was done. Try again; your approval still stands."}, false
+		}
+		if !el.ok {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("approver %s no longer may approve: %s", ap.ApproverID, el.why))
+			return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: under locksmith's configuration as it is now they may not approve this reset (%s in *%s*). Nothing was reset; make a new request.",
+				Escape(ap.ApproverID, 20), partner.Role(req.RoleNeeded), Escape(req.CustomerName, 100))}, false
+		}
+	}
+	return Reply{}, true
 }

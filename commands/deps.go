@@ -158,6 +158,14 @@ type Card struct {
 	RoleNeeded        string   // "User Administrator" or "Privileged Authentication Administrator"
 	Reason            string
 	ExpiresAt         time.Time
+	// ApprovalsRequired and Approvers show progress ("1 of 2: @bob") when a
+	// policy needs more than one approval; Approvers are Slack user IDs.
+	ApprovalsRequired int
+	Approvers         []string
+	// Ticket and TicketURL are the ticket found in the reason and its link.
+	Ticket, TicketURL string
+	// PolicyName is shown when the request is under a policy other than the default.
+	PolicyName string
 	// Status is the line shown under the details ("Approved by <@U…> at 10:02",
 	// "Reset done", …); mrkdwn, already escaped. Empty while pending.
 	Status string

@@ -89,18 +89,8 @@ func (e *AccountError) Error() string {
 // returned only when it may have hidden the one grant that would have counted,
 // i.e. when no other grant names the user.
 func (s *Service) grantsNaming(ctx context.Context, grants []Grant, userID string) ([]Grant, error) {
-	if s.people != nil {
-		p, err := s.people.Person(ctx, userID)
-		switch {
-		case errors.Is(err, ErrPeopleNotReadable):
-			// An older installation: see ErrPeopleNotReadable.
-		case err != nil:
-			return nil, fmt.Errorf("look up Slack user %s: %w", userID, err)
-		default:
-			if why := p.Problem(); why != "" {
-				return nil, &AccountError{UserID: userID, Problem: why}
-			}
-		}
+	if err := s.checkAccount(ctx, userID); err != nil {
+		return nil, err
 	}
 	var held []Grant
 	var groupErrs []error
@@ -123,6 +113,26 @@ func (s *Service) grantsNaming(ctx context.Context, grants []Grant, userID strin
 		}
 	}
 	return held, nil
+}
+
+// checkAccount returns an *AccountError when userID's Slack account may not
+// act (deactivated, a bot, a guest), or an error when Slack cannot say.
+func (s *Service) checkAccount(ctx context.Context, userID string) error {
+	if s.people == nil {
+		return nil
+	}
+	p, err := s.people.Person(ctx, userID)
+	switch {
+	case errors.Is(err, ErrPeopleNotReadable):
+		// An older installation: see ErrPeopleNotReadable.
+	case err != nil:
+		return fmt.Errorf("look up Slack user %s: %w", userID, err)
+	default:
+		if why := p.Problem(); why != "" {
+			return &AccountError{UserID: userID, Problem: why}
+		}
+	}
+	return nil
 }
 
 // actorFor names the person who typed or clicked, for the audit trail: their

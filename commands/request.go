@@ -8,19 +8,23 @@ import (
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/partner"
+	"github.com/locksmithbot/locksmith/policy"
 )
 
 // requestApproval records a pending request, posts the approval card and tells
 // the requester. Nothing in it is secret: the password is made only when the
 // requester clicks "Reset password now" after approval.
-func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Policy, a actor, correlationID string, c partner.Customer, t target, reason string) Reply {
+func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Policy, rule policy.Rule, a actor, correlationID string, c partner.Customer, t target, reason, ticket, ticketURL string) Reply {
 	r := approvals.Request{
 		RequesterID: a.ID, RequesterName: a.Name,
 		TenantID: c.TenantID, CustomerName: c.Name, CustomerDomain: c.Domain,
 		TargetObjectID: t.user.ObjectID, TargetUPN: t.user.UserPrincipalName, TargetDisplayName: t.user.DisplayName,
 		TargetRoles: t.roleNames, RoleNeeded: string(t.need),
 		Reason: reason, CorrelationID: correlationID,
-		ExpiresAt: s.now().Add(pol.ExpiresAfter),
+		ExpiresAt:  s.now().Add(rule.ExpiresAfter),
+		PolicyName: rule.Name, Tier: string(tierOf(t.need)),
+		Ticket: ticket, TicketURL: ticketURL,
+		ApprovalsRequired: rule.ApprovalsRequired,
 	}
 	created, err := s.store.Create(ctx, r)
 	if err != nil {
@@ -68,7 +72,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	}
 	notice := Notice{
 		Text: fmt.Sprintf(":hourglass_flowing_sand: Your request to reset the password of %s (*%s*) is waiting for approval in %s. It expires %s.",
-			Escape(created.TargetUPN, 120), Escape(created.CustomerName, 100), where, slackTime(created.ExpiresAt)),
+			Escape(created.TargetUPN, 120), Escape(created.CustomerName, 100), where, slackTime(created.ExpiresAt)) + policyNote(created),
 		CancelButton: created.ID,
 	}
 	if status != "" {
@@ -84,7 +88,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 
 // cardFor renders a request as the approval channel shows it.
 func cardFor(r approvals.Request, status string, buttons bool) Card {
-	return Card{
+	c := Card{
 		RequestID:    r.ID,
 		RequesterID:  r.RequesterID,
 		CustomerName: r.CustomerName, CustomerDomain: r.CustomerDomain, TenantID: r.TenantID,
@@ -94,7 +98,32 @@ func cardFor(r approvals.Request, status string, buttons bool) Card {
 		ExpiresAt: r.ExpiresAt,
 		Status:    status,
 		Buttons:   buttons,
+
+		Ticket: r.Ticket, TicketURL: r.TicketURL,
 	}
+	if r.ApprovalsRequired > 1 {
+		c.ApprovalsRequired = r.ApprovalsRequired
+		for _, a := range r.Approvals {
+			c.Approvers = append(c.Approvers, a.ApproverID)
+		}
+	}
+	if r.PolicyName != policy.DefaultName {
+		c.PolicyName = r.PolicyName
+	}
+	return c
+}
+
+// policyNote is what a DM adds about the policy: how many approvals are
+// needed and the ticket, when there are.
+func policyNote(r approvals.Request) string {
+	note := ""
+	if r.ApprovalsRequired > 1 {
+		note += fmt.Sprintf(" It needs %d approvals from different people.", r.ApprovalsRequired)
+	}
+	if r.Ticket != "" {
+		note += " Ticket: " + ticketText(r.Ticket, r.TicketURL) + "."
+	}
+	return note
 }
 
 // slackTime shows t in each reader's own time zone, with a UTC fallback for

@@ -13,6 +13,7 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/secret"
 	"github.com/locksmithbot/locksmith/partner"
+	"github.com/locksmithbot/locksmith/policy"
 )
 
 // PartnerCenter is the part of Partner Center the workflow uses; *partner.Client
@@ -51,6 +52,11 @@ type Policy struct {
 	PasswordLength   int
 	AuditChannel     string // optional: every outcome also posted here
 	Grants           []Grant
+	// Policies are the approval policies besides the default one, which the
+	// fields above describe (approval: in locksmith.yaml).
+	Policies []policy.Rule
+
+	rules policy.Set // the default rule and Policies, checked; set by SetPolicy
 }
 
 // Deps are the workflow's collaborators.
@@ -160,6 +166,14 @@ func (s *Service) SetPolicy(p Policy) error {
 	if p.UseWithin <= 0 {
 		p.UseWithin = 15 * time.Minute
 	}
+	if len(p.Policies) > 0 && !p.ApprovalRequired {
+		return errors.New("commands: approval policies are configured but approval is not required")
+	}
+	rules, err := policy.New(DefaultRule(&p), p.Policies)
+	if err != nil {
+		return fmt.Errorf("commands: %w", err)
+	}
+	p.rules = rules
 	s.policy.Store(&p)
 	return nil
 }
@@ -210,7 +224,9 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	if parsed.Reply != "" {
 		return Reply{Text: parsed.Reply}
 	}
-	if pol.RequireReason && parsed.Reason == "" {
+	// When every policy needs a reason, refuse before any lookup; otherwise the
+	// policy that applies decides, once the customer and target are known.
+	if parsed.Reason == "" && (pol.ApprovalRequired && pol.rules.RequiresReasonEverywhere() || !pol.ApprovalRequired && pol.RequireReason) {
 		return Reply{Text: "A reason is required (a ticket number will do): `/reset-password <customer> <user> <reason>`."}
 	}
 	actor := s.actorFor(ctx, in.UserID, in.UserName)
@@ -257,7 +273,17 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	}
 
 	if pol.ApprovalRequired {
-		return s.requestApproval(ctx, log, pol, actor, in.CorrelationID, customer, tgt, parsed.Reason)
+		rule, reply := pol.ruleFor(customer, tgt.need)
+		if reply != "" {
+			s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, "no single policy applies")
+			return Reply{Text: reply}
+		}
+		ticket, link, reply := ticketFor(rule, parsed.Reason)
+		if reply != "" {
+			s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, fmt.Sprintf("policy %q: reason or ticket missing", rule.Name))
+			return Reply{Text: reply}
+		}
+		return s.requestApproval(ctx, log, pol, rule, actor, in.CorrelationID, customer, tgt, parsed.Reason, ticket, link)
 	}
 	if tgt.user.Synced() {
 		s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, "user synced from on-premises")

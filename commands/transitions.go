@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -98,5 +99,19 @@ func (s *Service) notify(ctx context.Context, log *slog.Logger, userID string, n
 	defer cancel()
 	if err := s.msg.Notify(nctx, userID, n); err != nil {
 		log.Error("notice failed", "to", userID, "err", err)
+	}
+}
+
+// updatePendingCard rewrites the card of a request still pending (after one of
+// several approvals): progress shown, buttons kept.
+func (s *Service) updatePendingCard(ctx context.Context, log *slog.Logger, r approvals.Request) {
+	if r.ApprovalChannel == "" || r.ApprovalTS == "" {
+		return
+	}
+	uctx, cancel := detached(ctx)
+	defer cancel()
+	status := fmt.Sprintf("Waiting for approval: %s", progress(r))
+	if err := s.msg.UpdateApproval(uctx, MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}, cardFor(r, status, true)); err != nil {
+		log.Error("approval card update failed", "err", err)
 	}
 }
