@@ -21,6 +21,7 @@ type Outcome string
 const (
 	OutcomeRequested        Outcome = "requested"         // a request was recorded (pending)
 	OutcomeRefused          Outcome = "refused"           // locksmith refused (no grant, role too weak, …)
+	OutcomeChecked          Outcome = "checked"           // a dry run (/reset-password check) was answered; nothing changed
 	OutcomeApprovalRecorded Outcome = "approval_recorded" // one of several approvals needed; still pending
 	OutcomeApproved         Outcome = "approved"          // pending → approved
 	OutcomeDenied           Outcome = "denied"            // pending → denied

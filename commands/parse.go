@@ -29,6 +29,9 @@ type ParseResult struct {
 	Customer CustomerRef
 	User     UserRef
 	Reason   string
+	// Check is a dry run (`check <customer> <user>`): say what would happen,
+	// change nothing.
+	Check bool
 }
 
 // CustomerRef is the customer as typed, classified by shape.
@@ -58,7 +61,8 @@ const Usage = "*Usage:* `/reset-password <customer> <user> [reason…]`\n" +
 	"• `<customer>`: the tenant ID, a domain (`contoso.onmicrosoft.com`) or the start of the company name (quote names with spaces: `\"Contoso Ltd\"`)\n" +
 	"• `<user>`: the user's sign-in name (`alice@contoso.com`) or object ID\n" +
 	"• `[reason…]`: why, e.g. a ticket number (up to 500 characters)\n" +
-	"Example: `/reset-password contoso.onmicrosoft.com alice@contoso.com INC-4711`"
+	"Example: `/reset-password contoso.onmicrosoft.com alice@contoso.com INC-4711`\n" +
+	"`/reset-password check <customer> <user>`: what would happen (the role needed, the policy, who may approve), without doing anything"
 
 var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -90,6 +94,20 @@ func Parse(text string) ParseResult {
 		return ParseResult{Reply: Usage}
 	}
 
+	// "check" unquoted, then a customer and a user, is a dry run. A customer
+	// whose name starts with "check" can still be given in quotes.
+	check := false
+	if word, after, ok := strings.Cut(trimmed, " "); ok && strings.EqualFold(word, "check") {
+		if args, rest, _ := splitArgs(after, 2); len(args) == 2 {
+			if _, msg := parseUser(args[1]); msg == "" {
+				if rest != "" {
+					return ParseResult{Reply: "`check` takes only the customer and the user: `/reset-password check <customer> <user>`."}
+				}
+				check, trimmed = true, strings.TrimSpace(after)
+			}
+		}
+	}
+
 	args, rest, err := splitArgs(trimmed, 2)
 	if err != "" {
 		return ParseResult{Reply: err + "\n\n" + Usage}
@@ -110,7 +128,7 @@ func Parse(text string) ParseResult {
 	if msg != "" {
 		return ParseResult{Reply: msg}
 	}
-	return ParseResult{Customer: cust, User: user, Reason: reason}
+	return ParseResult{Customer: cust, User: user, Reason: reason, Check: check}
 }
 
 func reply(format string, a ...any) ParseResult {

@@ -226,11 +226,67 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	}
 	// When every policy needs a reason, refuse before any lookup; otherwise the
 	// policy that applies decides, once the customer and target are known.
-	if parsed.Reason == "" && (pol.ApprovalRequired && pol.rules.RequiresReasonEverywhere() || !pol.ApprovalRequired && pol.RequireReason) {
+	if !parsed.Check && parsed.Reason == "" && (pol.ApprovalRequired && pol.rules.RequiresReasonEverywhere() || !pol.ApprovalRequired && pol.RequireReason) {
 		return Reply{Text: "A reason is required (a ticket number will do): `/reset-password <customer> <user> <reason>`."}
 	}
 	actor := s.actorFor(ctx, in.UserID, in.UserName)
+	// A refusal is audited as such; in a dry run the one row is the check's.
+	reject := func(c *partner.Customer, u *partner.User, why string) {
+		s.refuse(ctx, actor, in.CorrelationID, c, u, why)
+	}
+	if parsed.Check {
+		reject = func(c *partner.Customer, u *partner.User, why string) {
+			s.auditCheck(ctx, actor, in.CorrelationID, c, u, "would be refused: "+why)
+		}
+	}
 
+	r, reply := s.resolveRequest(ctx, log, pol, in, parsed, reject)
+	if reply != "" {
+		return Reply{Text: reply}
+	}
+	if parsed.Check {
+		return s.dryRun(ctx, log, pol, actor, in.CorrelationID, r)
+	}
+	customer, tgt := r.customer, r.target
+	if !r.acc.allows(tgt.need) {
+		reject(&customer, &tgt.user, fmt.Sprintf("requester holds %s; target needs %s", r.acc.best, tgt.need))
+		return Reply{Text: fmt.Sprintf("You hold *%s* for %s, but %s has %s, so resetting their password needs *%s*. Nothing was done.",
+			r.acc.best, Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120), rolesPhrase(tgt.roleNames), tgt.need)}
+	}
+
+	if pol.ApprovalRequired {
+		rule, reply := pol.ruleFor(customer, tgt.need)
+		if reply != "" {
+			reject(&customer, &tgt.user, "no single policy applies")
+			return Reply{Text: reply}
+		}
+		ticket, link, reply := ticketFor(rule, parsed.Reason)
+		if reply != "" {
+			reject(&customer, &tgt.user, fmt.Sprintf("policy %q: reason or ticket missing", rule.Name))
+			return Reply{Text: reply}
+		}
+		return s.requestApproval(ctx, log, pol, rule, actor, in.CorrelationID, customer, tgt, parsed.Reason, ticket, link)
+	}
+	if tgt.user.Synced() {
+		reject(&customer, &tgt.user, "user synced from on-premises")
+		return Reply{Text: syncedWarning(tgt.user) + " Without sign-off locksmith will not reset such a user; reset the password in on-premises Active Directory instead."}
+	}
+	return s.resetWithoutApproval(ctx, log, pol, actor, in.CorrelationID, customer, tgt, parsed.Reason)
+}
+
+// resolved is what a request (or a dry run) is about, once looked up.
+type resolved struct {
+	customer partner.Customer
+	target   target
+	acc      access // the requester's grants for this customer
+	held     []Grant
+}
+
+// resolveRequest checks that the requester holds some grant, then resolves
+// the customer and the target, exactly as a request does; a dry run goes the
+// same way so that its answer is the truth. reply is set (and reject has
+// been called) when it stops.
+func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, pol *Policy, in Invocation, parsed ParseResult, reject func(*partner.Customer, *partner.User, string)) (resolved, string) {
 	// No grant at all: refuse before any Partner Center call, so people without a
 	// grant cannot even probe which customers and users exist.
 	// The grants naming the requester are worked out once (user-group lookups
@@ -239,13 +295,13 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	if err != nil {
 		log.Error("grant check failed", "err", err)
 		if errors.As(err, new(*AccountError)) {
-			s.refuse(ctx, actor, in.CorrelationID, nil, nil, err.Error())
+			reject(nil, nil, err.Error())
 		}
-		return Reply{Text: permissionProblem(err, "Try again shortly.")}
+		return resolved{}, permissionProblem(err, "Try again shortly.")
 	}
 	if len(held) == 0 {
-		s.refuse(ctx, actor, in.CorrelationID, nil, nil, "no grant")
-		return Reply{Text: "You are not permitted to reset passwords with locksmith: no grant in its configuration names you or one of your Slack user groups. Ask your locksmith operator."}
+		reject(nil, nil, "no grant")
+		return resolved{}, "You are not permitted to reset passwords with locksmith: no grant in its configuration names you or one of your Slack user groups. Ask your locksmith operator."
 	}
 
 	customer, hidden, reply := s.resolveCustomer(ctx, parsed.Customer, held)
@@ -256,40 +312,17 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 			// the requester may not touch: a probe worth noticing.
 			why += fmt.Sprintf(" (%d match(es) outside the requester's grants)", hidden)
 		}
-		s.refuse(ctx, actor, in.CorrelationID, nil, nil, why)
-		return Reply{Text: reply}
+		reject(nil, nil, why)
+		return resolved{}, reply
 	}
 	acc := access{any: true, best: bestRole(held, customer)}
 
 	tgt, reply := s.resolveTarget(ctx, customer, parsed.User)
 	if reply != "" {
-		s.refuse(ctx, actor, in.CorrelationID, &customer, nil, "user not resolved: "+parsed.User.Value)
-		return Reply{Text: reply}
+		reject(&customer, nil, "user not resolved: "+parsed.User.Value)
+		return resolved{}, reply
 	}
-	if !acc.allows(tgt.need) {
-		s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, fmt.Sprintf("requester holds %s; target needs %s", acc.best, tgt.need))
-		return Reply{Text: fmt.Sprintf("You hold *%s* for %s, but %s has %s, so resetting their password needs *%s*. Nothing was done.",
-			acc.best, Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120), rolesPhrase(tgt.roleNames), tgt.need)}
-	}
-
-	if pol.ApprovalRequired {
-		rule, reply := pol.ruleFor(customer, tgt.need)
-		if reply != "" {
-			s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, "no single policy applies")
-			return Reply{Text: reply}
-		}
-		ticket, link, reply := ticketFor(rule, parsed.Reason)
-		if reply != "" {
-			s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, fmt.Sprintf("policy %q: reason or ticket missing", rule.Name))
-			return Reply{Text: reply}
-		}
-		return s.requestApproval(ctx, log, pol, rule, actor, in.CorrelationID, customer, tgt, parsed.Reason, ticket, link)
-	}
-	if tgt.user.Synced() {
-		s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, "user synced from on-premises")
-		return Reply{Text: syncedWarning(tgt.user) + " Without sign-off locksmith will not reset such a user; reset the password in on-premises Active Directory instead."}
-	}
-	return s.resetWithoutApproval(ctx, log, pol, actor, in.CorrelationID, customer, tgt, parsed.Reason)
+	return resolved{customer: customer, target: tgt, acc: acc, held: held}, ""
 }
 
 // claimInvocation decides in the database whether this delivery of a slash
