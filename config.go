@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,10 @@ type fileConfig struct {
 		Channel string `yaml:"channel"`
 	} `yaml:"audit"`
 	Policies []filePolicy `yaml:"policies"`
+	Limits   struct {
+		PerRequester string `yaml:"per_requester"`
+		PerCustomer  string `yaml:"per_customer"`
+	} `yaml:"limits"`
 }
 
 // filePrincipals names Slack users and user groups by ID.
@@ -351,6 +356,9 @@ func readPolicy(path string) (commands.Policy, []string) {
 		p.Grants = append(p.Grants, grant)
 	}
 
+	p.Limits.PerRequester = readLimit("limits.per_requester", f.Limits.PerRequester, add)
+	p.Limits.PerCustomer = readLimit("limits.per_customer", f.Limits.PerCustomer, add)
+
 	if len(f.Policies) > 0 && !p.ApprovalRequired {
 		add("policies: approval policies need approval.required: true")
 	}
@@ -559,4 +567,25 @@ func readPrincipals(key string, fp filePrincipals, add func(string, ...any)) pol
 		p.Usergroups = append(p.Usergroups, g)
 	}
 	return p
+}
+
+// readLimit parses "10/1h": at most 10 in any hour. Empty is no limit.
+func readLimit(key, v string, add func(string, ...any)) commands.Limit {
+	if v == "" {
+		return commands.Limit{}
+	}
+	n, w, ok := strings.Cut(v, "/")
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	window, werr := time.ParseDuration(strings.TrimSpace(w))
+	switch {
+	case !ok || err != nil || werr != nil:
+		add("%s: %q is not a limit; write a count and a window, e.g. 10/1h", key, v)
+	case count < 1 || count > 10000:
+		add("%s: %d is out of range (1 to 10000)", key, count)
+	case window < time.Minute || window > 7*24*time.Hour:
+		add("%s: window %s is out of range (1m to 168h)", key, window)
+	default:
+		return commands.Limit{N: count, Window: window}
+	}
+	return commands.Limit{}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -74,7 +75,7 @@ func TestLoadConfig_EveryProblemNamed(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, grants, password, policies), line 10"}},
+		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, grants, limits, password, policies), line 10"}},
 		{"bad values", `
 approval:
   channel: approvals
@@ -341,5 +342,28 @@ policies:
 				}
 			}
 		})
+	}
+}
+
+func TestLoadConfig_Limits(t *testing.T) {
+	env := goodEnv(writePolicy(t, goodPolicy+"limits:\n  per_requester: 10/1h\n  per_customer: 20/30m\n"))
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.Policy.Limits; l.PerRequester.N != 10 || l.PerRequester.Window.String() != "1h0m0s" || l.PerCustomer.N != 20 || l.PerCustomer.Window.String() != "30m0s" {
+		t.Fatalf("limits = %+v", l)
+	}
+	// Unset: no limit, as before limits existed.
+	env = goodEnv(writePolicy(t, goodPolicy))
+	if cfg, err = loadConfig(func(k string) string { return env[k] }); err != nil || cfg.Policy.Limits != (commands.Limits{}) {
+		t.Fatalf("no limits: %+v %v", cfg.Policy.Limits, err)
+	}
+	env = goodEnv(writePolicy(t, goodPolicy+"limits:\n  per_requester: ten an hour\n  per_customer: 0/1h\n"))
+	_, err = loadConfig(func(k string) string { return env[k] })
+	for _, w := range []string{`limits.per_requester: "ten an hour" is not a limit`, "limits.per_customer: 0 is out of range"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q: %v", w, err)
+		}
 	}
 }

@@ -373,6 +373,12 @@ type harness struct {
 // Tests change the func fields they care about before acting.
 func newHarness(t *testing.T, approval bool) *harness {
 	t.Helper()
+	return newHarnessOn(t, approval, dbtest.SQLite(t))
+}
+
+// newHarnessOn is newHarness on the database dsn (see dbtest.ForEach).
+func newHarnessOn(t *testing.T, approval bool, dsn string) *harness {
+	t.Helper()
 	h := &harness{
 		t:     t,
 		clock: &clock{t: t0},
@@ -409,7 +415,7 @@ func newHarness(t *testing.T, approval bool) *harness {
 		},
 	}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.dsn = dbtest.SQLite(t)
+	h.dsn = dsn
 	store, err := approvals.Open(context.Background(), h.dsn, approvals.Options{Now: h.clock.Now, Logger: logger})
 	if err != nil {
 		t.Fatalf("approvals.Open: %v", err)
@@ -441,6 +447,32 @@ func newHarness(t *testing.T, approval bool) *harness {
 	// Runs before the store closes (cleanups are LIFO).
 	t.Cleanup(h.checkNoSecretLeaked)
 	return h
+}
+
+// replica is a second locksmith process: its own Store on the same database
+// and its own Service under the same policy, sharing the fakes (Slack and
+// Partner Center are the same for both).
+func (h *harness) replica() *Service {
+	h.t.Helper()
+	store, err := approvals.Open(context.Background(), h.dsn, approvals.Options{Now: h.clock.Now})
+	if err != nil {
+		h.t.Fatalf("approvals.Open (replica): %v", err)
+	}
+	h.t.Cleanup(func() { store.Close() })
+	svc, err := NewService(h.policy, Deps{
+		Partner: h.pc, Messenger: h.msg, Groups: h.groups, Store: store, Now: h.clock.Now,
+		GeneratePassword: func(int) (secret.Password, error) { return secret.NewPassword(canaryPassword), nil },
+		OpTimeout:        time.Minute,
+	})
+	if err != nil {
+		h.t.Fatalf("NewService (replica): %v", err)
+	}
+	h.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		svc.Wait(ctx)
+	})
+	return svc
 }
 
 // setPolicy changes the running policy, as a config reload would.

@@ -55,6 +55,8 @@ type Policy struct {
 	// Policies are the approval policies besides the default one, which the
 	// fields above describe (approval: in locksmith.yaml).
 	Policies []policy.Rule
+	// Limits bound how many resets may be asked for; zero values: no limit.
+	Limits Limits
 
 	rules policy.Set // the default rule and Policies, checked; set by SetPolicy
 }
@@ -240,6 +242,12 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		}
 	}
 
+	// Counted before anything else, so that people without a grant are
+	// limited too.
+	if reply := s.admit(ctx, log, pol.Limits.PerRequester, "requester:"+in.UserID, "you", actor, in.CorrelationID, nil); reply != "" {
+		return Reply{Text: reply}
+	}
+
 	r, reply := s.resolveRequest(ctx, log, pol, in, parsed, reject)
 	if reply != "" {
 		return Reply{Text: reply}
@@ -254,6 +262,10 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 			r.acc.best, Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120), rolesPhrase(tgt.roleNames), tgt.need)}
 	}
 
+	// Per customer, only what would become a request (or a reset) counts.
+	admitCustomer := func() string {
+		return s.admit(ctx, log, pol.Limits.PerCustomer, "customer:"+customer.TenantID, "requests for "+Escape(customer.Name, 100), actor, in.CorrelationID, &customer)
+	}
 	if pol.ApprovalRequired {
 		rule, reply := pol.ruleFor(customer, tgt.need)
 		if reply != "" {
@@ -265,11 +277,17 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 			reject(&customer, &tgt.user, fmt.Sprintf("policy %q: reason or ticket missing", rule.Name))
 			return Reply{Text: reply}
 		}
+		if reply := admitCustomer(); reply != "" {
+			return Reply{Text: reply}
+		}
 		return s.requestApproval(ctx, log, pol, rule, actor, in.CorrelationID, customer, tgt, parsed.Reason, ticket, link)
 	}
 	if tgt.user.Synced() {
 		reject(&customer, &tgt.user, "user synced from on-premises")
 		return Reply{Text: syncedWarning(tgt.user) + " Without sign-off locksmith will not reset such a user; reset the password in on-premises Active Directory instead."}
+	}
+	if reply := admitCustomer(); reply != "" {
+		return Reply{Text: reply}
 	}
 	return s.resetWithoutApproval(ctx, log, pol, actor, in.CorrelationID, customer, tgt, parsed.Reason)
 }

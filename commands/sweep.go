@@ -24,7 +24,17 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if expireErr != nil {
 		expireErr = fmt.Errorf("expire due requests: %w", expireErr)
 	}
-	return errors.Join(expireErr, s.reconcile(ctx))
+	return errors.Join(expireErr, s.reconcile(ctx), s.pruneVelocity(ctx))
+}
+
+// pruneVelocity forgets counted attempts too old to fall in any limit's window.
+func (s *Service) pruneVelocity(ctx context.Context) error {
+	l := s.currentPolicy().Limits
+	longest := max(l.PerRequester.Window, l.PerCustomer.Window)
+	if longest <= 0 {
+		return nil
+	}
+	return s.store.PruneVelocity(ctx, s.now().Add(-longest))
 }
 
 // reportExpired tells everyone about a request that has just expired: the
