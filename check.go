@@ -116,7 +116,7 @@ func (c *checker) fail(item, why, fix string) {
 // check; Slack would then answer user_not_found or channel_not_found, which
 // does not say "you forgot to edit the example".
 var examplePlaceholders = []string{"C0APPROVALS", "C0AUDIT", "U0ALICE", "U0BOB", "U0LEAD", "S0HELPDESK",
-	"S0LEADS", "S0FABRIKAMTEAM"}
+	"S0LEADS", "S0FABRIKAMTEAM", "U0CTO"}
 
 func (c *checker) placeholders() {
 	c.placeholder = map[string]bool{}
@@ -145,6 +145,7 @@ func (c *checker) placeholders() {
 			flag(fmt.Sprintf("%s.slack_usergroups[%d]", key, j), s, "user group ID")
 		}
 	}
+	principals("approval.escalate_to", pol.EscalateTo)
 	for i, r := range pol.Policies {
 		principals(fmt.Sprintf("policies[%d].approvers", i), r.Approvers)
 		principals(fmt.Sprintf("policies[%d].escalate_to", i), r.EscalateTo)

@@ -59,11 +59,14 @@ type Config struct {
 // fileConfig is locksmith.yaml as written; unknown keys are rejected.
 type fileConfig struct {
 	Approval struct {
-		Required      *bool  `yaml:"required"`
-		Channel       string `yaml:"channel"`
-		ExpiresAfter  string `yaml:"expires_after"`
-		UseWithin     string `yaml:"use_within"`
-		RequireReason bool   `yaml:"require_reason"`
+		Required      *bool          `yaml:"required"`
+		Channel       string         `yaml:"channel"`
+		ExpiresAfter  string         `yaml:"expires_after"`
+		UseWithin     string         `yaml:"use_within"`
+		RequireReason bool           `yaml:"require_reason"`
+		RemindAfter   string         `yaml:"remind_after"`
+		EscalateAfter string         `yaml:"escalate_after"`
+		EscalateTo    filePrincipals `yaml:"escalate_to"`
 	} `yaml:"approval"`
 	Password struct {
 		Length *int `yaml:"length"`
@@ -103,8 +106,11 @@ type filePolicy struct {
 		Pattern string `yaml:"pattern"`
 		Link    string `yaml:"link"`
 	} `yaml:"require_ticket"`
-	ExpiresAfter string `yaml:"expires_after"`
-	UseWithin    string `yaml:"use_within"`
+	ExpiresAfter  string         `yaml:"expires_after"`
+	UseWithin     string         `yaml:"use_within"`
+	RemindAfter   string         `yaml:"remind_after"`
+	EscalateAfter string         `yaml:"escalate_after"`
+	EscalateTo    filePrincipals `yaml:"escalate_to"`
 }
 
 // Slack ID shapes. Slack documents the prefixes, not a grammar; these accept
@@ -294,6 +300,9 @@ func readPolicy(path string) (commands.Policy, []string) {
 	}
 	p.ExpiresAfter = duration("approval.expires_after", f.Approval.ExpiresAfter, 30*time.Minute)
 	p.UseWithin = duration("approval.use_within", f.Approval.UseWithin, 15*time.Minute)
+	p.RemindAfter = duration("approval.remind_after", f.Approval.RemindAfter, 0)
+	p.EscalateAfter = duration("approval.escalate_after", f.Approval.EscalateAfter, 0)
+	p.EscalateTo = readPrincipals("approval.escalate_to", f.Approval.EscalateTo, add)
 	switch {
 	case p.ApprovalRequired && p.ApprovalChannel == "":
 		add("approval.channel: required while approval.required is true (the channel ID, e.g. C0123ABCD, where approvers click)")
@@ -365,11 +374,15 @@ func readPolicy(path string) (commands.Policy, []string) {
 	for i, fp := range f.Policies {
 		p.Policies = append(p.Policies, readRule(i, fp, p, add, duration))
 	}
-	if len(problems) == 0 && len(p.Policies) > 0 {
+	if len(problems) == 0 && p.ApprovalRequired {
 		// Overlaps and contradictions between policies, each naming them.
 		var pe *policy.Error
 		if _, err := policy.New(commands.DefaultRule(&p), p.Policies); errors.As(err, &pe) {
 			for _, pb := range pe.Problems {
+				if strings.HasPrefix(pb, fmt.Sprintf("policy %q:", policy.DefaultName)) {
+					add("approval: %s", strings.TrimPrefix(pb, fmt.Sprintf("policy %q: ", policy.DefaultName)))
+					continue
+				}
 				add("policies: %s", pb)
 			}
 		} else if err != nil {
@@ -548,6 +561,9 @@ func readRule(i int, fp filePolicy, def commands.Policy, add func(string, ...any
 	}
 	r.ExpiresAfter = duration(key+".expires_after", fp.ExpiresAfter, def.ExpiresAfter)
 	r.UseWithin = duration(key+".use_within", fp.UseWithin, def.UseWithin)
+	r.RemindAfter = duration(key+".remind_after", fp.RemindAfter, def.RemindAfter)
+	r.EscalateAfter = duration(key+".escalate_after", fp.EscalateAfter, 0)
+	r.EscalateTo = readPrincipals(key+".escalate_to", fp.EscalateTo, add)
 	return r
 }
 

@@ -153,7 +153,7 @@ password:
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		"approval.approvers: unknown key (known: channel, expires_after, require_reason, required, use_within), line 4",
+		"approval.approvers: unknown key (known: channel, escalate_after, escalate_to, expires_after, remind_after, require_reason, required, use_within), line 4",
 		"grants[0].customer: unknown key (known: customers, roles, slack_usergroups, slack_users), line 9",
 		"grants[1].slack_user: unknown key",
 		"grants[1]: names no slack_users", // the other checks still ran
@@ -365,5 +365,46 @@ func TestLoadConfig_Limits(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error lacks %q: %v", w, err)
 		}
+	}
+}
+
+func TestLoadConfig_Reminders(t *testing.T) {
+	env := goodEnv(writePolicy(t, `
+approval:
+  channel: C0APPROVALS
+  remind_after: 10m
+  escalate_after: 20m
+  escalate_to: {slack_usergroups: [S0MANAGERS]}
+grants:
+  - slack_users: [U0ALICE]
+    roles: ["User Administrator"]
+    customers: ["*"]
+policies:
+  - name: quick
+    customers: [contoso.onmicrosoft.com]
+    expires_after: 15m
+    remind_after: 5m
+  - name: inherits
+    customers: [fabrikam.onmicrosoft.com]
+`))
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Policy
+	if p.RemindAfter.String() != "10m0s" || p.EscalateAfter.String() != "20m0s" || p.EscalateTo.Usergroups[0] != "S0MANAGERS" {
+		t.Fatalf("default reminders: %+v", p)
+	}
+	if q := p.Policies[0]; q.RemindAfter.String() != "5m0s" || q.EscalateAfter != 0 {
+		t.Fatalf("quick = %+v", q)
+	}
+	if q := p.Policies[1]; q.RemindAfter.String() != "10m0s" {
+		t.Fatalf("inherits = %+v", q)
+	}
+	// A reminder after expiry can never be sent: named, under approval:.
+	env = goodEnv(writePolicy(t, strings.Replace(goodPolicy, "channel: C0APPROVALS", "channel: C0APPROVALS\n  remind_after: 45m", 1)))
+	_, err = loadConfig(func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "approval: remind_after (45m0s) is not before expires_after (30m0s)") {
+		t.Fatalf("err = %v", err)
 	}
 }

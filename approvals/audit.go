@@ -27,6 +27,8 @@ const (
 	OutcomeDenied           Outcome = "denied"            // pending → denied
 	OutcomeCancelled        Outcome = "cancelled"         // pending → cancelled by the requester
 	OutcomeExpired          Outcome = "expired"           // pending or approved → expired
+	OutcomeReminded         Outcome = "reminded"          // the approvers of a pending request were reminded
+	OutcomeEscalated        Outcome = "escalated"         // a pending request was escalated to more people
 	OutcomeResetIntent      Outcome = "reset_intent"      // about to call Partner Center (written before the call)
 	OutcomeResetDone        Outcome = "reset_done"        // Partner Center reset the password
 	OutcomeResetFailed      Outcome = "reset_failed"      // the reset failed for good

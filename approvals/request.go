@@ -123,6 +123,10 @@ type Request struct {
 	// and Approve; nil elsewhere.
 	Approvals []Approval
 
+	// RemindedAt and EscalatedAt are when the approvers were reminded and
+	// when the request was escalated; zero until then.
+	RemindedAt, EscalatedAt time.Time
+
 	// Version increases with every change to the row.
 	Version int64
 }

@@ -17,7 +17,8 @@ const requestCols = `id, state, version, requester_id, requester_name,
 	reason, correlation_id, created_at, expires_at,
 	decider_id, decider_name, decided_at, use_by, claimed_at, reset_correlation_id,
 	finished_at, detail, approval_channel, approval_ts,
-	policy_name, tier, ticket, ticket_url, approvals_required, approvals_count`
+	policy_name, tier, ticket, ticket_url, approvals_required, approvals_count,
+	reminded_at, escalated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -30,7 +31,8 @@ func scanRequest(row scanner) (Request, error) {
 		&r.Reason, &r.CorrelationID, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt},
 		&r.DeciderID, &r.DeciderName, timeCol{&r.DecidedAt}, timeCol{&r.UseBy}, timeCol{&r.ClaimedAt},
 		&r.ResetCorrelationID, timeCol{&r.FinishedAt}, &r.Detail, &r.ApprovalChannel, &r.ApprovalTS,
-		&r.PolicyName, &r.Tier, &r.Ticket, &r.TicketURL, &r.ApprovalsRequired, &r.ApprovalsCount)
+		&r.PolicyName, &r.Tier, &r.Ticket, &r.TicketURL, &r.ApprovalsRequired, &r.ApprovalsCount,
+		timeCol{&r.RemindedAt}, timeCol{&r.EscalatedAt})
 	if err != nil {
 		return Request{}, err
 	}

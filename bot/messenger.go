@@ -89,6 +89,15 @@ func (b *Bot) PostChannel(ctx context.Context, channel, text string) error {
 	})
 }
 
+// PostThread posts already-escaped mrkdwn as a reply in parent's thread
+// (chat.postMessage with thread_ts), visible in the channel's thread view.
+func (b *Bot) PostThread(ctx context.Context, parent commands.MessageRef, text string) error {
+	return b.call(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, parent.Channel, slack.MsgOptionText(clip(text, maxSectionText), false), slack.MsgOptionTS(parent.TS))
+		return err
+	})
+}
+
 // openDM returns the ID of the bot's DM with userID (conversations.open),
 // remembering it: a user's DM channel with the bot never changes.
 func (b *Bot) openDM(ctx context.Context, userID string) (string, error) {

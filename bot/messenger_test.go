@@ -61,6 +61,27 @@ func TestPostApproval_PostsCardWithPermalink(t *testing.T) {
 	checkClean(t, fake)
 }
 
+// A reminder goes into the card's thread: chat.postMessage with thread_ts.
+func TestPostThread_RepliesUnderTheCard(t *testing.T) {
+	b, fake, _, ctx := messengerBot(t, nil)
+	ref, err := b.PostApproval(ctx, approvalsCh, pendingCard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PostThread(ctx, ref, ":bell: Reminder <!subteam^S0LEADS>"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := fake.Messages(approvalsCh)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages in the channel; want the card and its reply", len(msgs))
+	}
+	reply := msgs[1]
+	if reply.ThreadTS != ref.TS || reply.Text != ":bell: Reminder <!subteam^S0LEADS>" {
+		t.Errorf("reply = %+v; want thread_ts %s", reply, ref.TS)
+	}
+	checkClean(t, fake)
+}
+
 // User text in a card cannot mention, link or broadcast once posted.
 func TestPostApproval_EscapesReasonInPostedBlocks(t *testing.T) {
 	b, fake, _, ctx := messengerBot(t, nil)

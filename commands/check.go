@@ -96,12 +96,24 @@ func (s *Service) auditCheck(ctx context.Context, a actor, correlationID string,
 	_ = s.audit(ctx, e)
 }
 
-// approversText says who may approve under rule: its named approvers, or the
-// grants whose roles cover the customer and the role needed, without the
-// requester.
+// approversText says who may approve under rule (see eligiblePrincipals).
 func (s *Service) approversText(ctx context.Context, pol *Policy, rule policy.Rule, c partner.Customer, need partner.Role, requesterID string) (string, error) {
+	p := eligiblePrincipals(pol, rule, c, need, requesterID)
+	switch {
+	case !rule.Approvers.Empty():
+		return principalsText(p) + " (named by the policy)", nil
+	case p.Empty():
+		return "*nobody*: no other grant covers this customer with that role, so a request could not be approved", nil
+	}
+	return principalsText(p) + fmt.Sprintf(" (grants with *%s* for this customer)", need), nil
+}
+
+// eligiblePrincipals is who may approve under rule, as configured: its named
+// approvers, or the people and groups of every grant whose roles cover the
+// customer and the role needed; without the requester.
+func eligiblePrincipals(pol *Policy, rule policy.Rule, c partner.Customer, need partner.Role, requesterID string) policy.Principals {
 	if !rule.Approvers.Empty() {
-		return principalsText(withoutUser(rule.Approvers, requesterID)) + " (named by the policy)", nil
+		return withoutUser(rule.Approvers, requesterID)
 	}
 	var p policy.Principals
 	seen := map[string]bool{}
@@ -122,11 +134,7 @@ func (s *Service) approversText(ctx context.Context, pol *Policy, rule policy.Ru
 			}
 		}
 	}
-	p = withoutUser(p, requesterID)
-	if p.Empty() {
-		return "*nobody*: no other grant covers this customer with that role, so a request could not be approved", nil
-	}
-	return principalsText(p) + fmt.Sprintf(" (grants with *%s* for this customer)", need), nil
+	return withoutUser(p, requesterID)
 }
 
 // withoutUser drops userID from the named users (a group is shown whole; the

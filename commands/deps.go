@@ -30,6 +30,9 @@ type Messenger interface {
 	// PostChannel posts a one-line message (mrkdwn, already escaped) to a channel;
 	// used for the optional audit channel. Never a secret.
 	PostChannel(ctx context.Context, channel, text string) error
+	// PostThread posts a message (mrkdwn, already escaped) in the thread of a
+	// message, e.g. a reminder under the approval card. Never a secret.
+	PostThread(ctx context.Context, parent MessageRef, text string) error
 }
 
 // Groups answers Slack user-group membership, for grants that name user groups.

@@ -223,6 +223,7 @@ type fakeMessenger struct {
 	notifyFn          func(ctx context.Context, userID string, n Notice) error
 	deliverPasswordFn func(ctx context.Context, userID string, d Delivery) error
 	postChannelFn     func(ctx context.Context, channel, text string) error
+	postThreadFn      func(ctx context.Context, parent MessageRef, text string) error
 
 	mu           sync.Mutex
 	posted       []Card
@@ -230,6 +231,28 @@ type fakeMessenger struct {
 	notices      []sentNotice
 	deliveries   []sentDelivery
 	channelPosts []string
+	threadPosts  []threadPost
+}
+
+type threadPost struct {
+	Parent MessageRef
+	Text   string
+}
+
+func (m *fakeMessenger) PostThread(ctx context.Context, parent MessageRef, text string) error {
+	m.mu.Lock()
+	m.threadPosts = append(m.threadPosts, threadPost{parent, text})
+	m.mu.Unlock()
+	if m.postThreadFn == nil {
+		return errUnexpected
+	}
+	return m.postThreadFn(ctx, parent, text)
+}
+
+func (m *fakeMessenger) ThreadPosts() []threadPost {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]threadPost(nil), m.threadPosts...)
 }
 
 type cardUpdate struct {
@@ -404,6 +427,7 @@ func newHarnessOn(t *testing.T, approval bool, dsn string) *harness {
 			notifyFn:          func(context.Context, string, Notice) error { return nil },
 			deliverPasswordFn: func(context.Context, string, Delivery) error { return nil },
 			postChannelFn:     func(context.Context, string, string) error { return nil },
+			postThreadFn:      func(context.Context, MessageRef, string) error { return nil },
 		},
 		groups: &fakeGroups{
 			membersFn: func(_ context.Context, id string) ([]string, error) {
@@ -625,6 +649,9 @@ func (h *harness) checkNoSecretLeaked() {
 	}
 	for i, p := range h.msg.ChannelPosts() {
 		check(fmt.Sprintf("audit channel post %d", i), p)
+	}
+	for i, p := range h.msg.ThreadPosts() {
+		check(fmt.Sprintf("thread post %d", i), p.Text)
 	}
 	ids := map[string]bool{}
 	for _, e := range h.events() {

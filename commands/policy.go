@@ -32,6 +32,9 @@ func DefaultRule(p *Policy) policy.Rule {
 		RequireReason:     p.RequireReason,
 		ExpiresAfter:      p.ExpiresAfter,
 		UseWithin:         p.UseWithin,
+		RemindAfter:       p.RemindAfter,
+		EscalateAfter:     p.EscalateAfter,
+		EscalateTo:        p.EscalateTo,
 	}
 }
 

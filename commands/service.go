@@ -55,6 +55,10 @@ type Policy struct {
 	// Policies are the approval policies besides the default one, which the
 	// fields above describe (approval: in locksmith.yaml).
 	Policies []policy.Rule
+	// RemindAfter, EscalateAfter and EscalateTo are the default policy's
+	// reminders (zero: none).
+	RemindAfter, EscalateAfter time.Duration
+	EscalateTo                 policy.Principals
 	// Limits bound how many resets may be asked for; zero values: no limit.
 	Limits Limits
 

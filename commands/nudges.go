@@ -1,0 +1,106 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/partner"
+	"github.com/locksmithbot/locksmith/policy"
+)
+
+// nudge sends the reminders and escalations that are due: a request still
+// pending remind_after after it was made gets a reply in its card's thread
+// mentioning its approvers; after escalate_after, escalate_to is asked too.
+// Each is claimed in the store before it is sent, so of several replicas
+// sweeping at once exactly one sends it, and nothing is sent for a request
+// decided or expired meanwhile.
+func (s *Service) nudge(ctx context.Context) error {
+	pol := s.currentPolicy()
+	waiting, err := s.store.Waiting(ctx)
+	if err != nil {
+		return fmt.Errorf("find waiting requests: %w", err)
+	}
+	now := s.now()
+	for _, r := range waiting {
+		rule, reply := pol.ruleOfRequest(r)
+		if reply != "" {
+			continue
+		}
+		log := s.log.With("request_id", r.ID, "correlation_id", r.CorrelationID, "sweep", true)
+		if rule.RemindAfter > 0 && r.RemindedAt.IsZero() && !now.Before(r.CreatedAt.Add(rule.RemindAfter)) {
+			who := principalsText(eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID))
+			text := fmt.Sprintf(":bell: Reminder: <@%s>'s request to reset the password of %s (*%s*) is still waiting for approval%s. It expires %s.",
+				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), progressNote(r), slackTime(r.ExpiresAt))
+			if who != "" {
+				text += " " + who
+			}
+			s.sendNudge(ctx, log, pol, r, approvals.NudgeRemind, fmt.Sprintf("pending for %s", rule.RemindAfter), text)
+		}
+		if rule.EscalateAfter > 0 && r.EscalatedAt.IsZero() && !now.Before(r.CreatedAt.Add(rule.EscalateAfter)) {
+			text := fmt.Sprintf(":rotating_light: Escalation: <@%s>'s request to reset the password of %s (*%s*) has had no decision for %s%s. It expires %s. %s, please approve or deny.",
+				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), rule.EscalateAfter, progressNote(r), slackTime(r.ExpiresAt), principalsText(rule.EscalateTo))
+			s.sendNudge(ctx, log, pol, r, approvals.NudgeEscalate, fmt.Sprintf("pending for %s; asked %s", rule.EscalateAfter, principalsPlain(rule.EscalateTo)), text)
+		}
+	}
+	return nil
+}
+
+// sendNudge claims a nudge and, if this replica got it, posts it in the
+// card's thread (or, without a recorded card, in the approval channel).
+func (s *Service) sendNudge(ctx context.Context, log *slog.Logger, pol *Policy, r approvals.Request, n approvals.Nudge, detail, text string) {
+	claimed, ok, err := s.store.ClaimNudge(ctx, r.ID, n, detail)
+	if err != nil {
+		log.Error("claiming a nudge failed", "nudge", n, "err", err)
+		return
+	}
+	if !ok {
+		return // another replica sent it, or the request moved on
+	}
+	outcome := approvals.OutcomeReminded
+	if n == approvals.NudgeEscalate {
+		outcome = approvals.OutcomeEscalated
+	}
+	s.announce(approvals.Event{
+		ActorID: systemActor.ID, ActorName: systemActor.Name, CorrelationID: claimed.CorrelationID, RequestID: claimed.ID,
+		TenantID: claimed.TenantID, CustomerDomain: claimed.CustomerDomain, TargetObjectID: claimed.TargetObjectID, TargetUPN: claimed.TargetUPN,
+		Outcome: outcome, Detail: detail,
+	})
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mustFinishWithin)
+	defer cancel()
+	if claimed.ApprovalChannel != "" && claimed.ApprovalTS != "" {
+		err = s.msg.PostThread(pctx, MessageRef{Channel: claimed.ApprovalChannel, TS: claimed.ApprovalTS}, text)
+	} else {
+		err = s.msg.PostChannel(pctx, pol.ApprovalChannel, text)
+	}
+	if err != nil {
+		// Claimed and audited, but not seen: not retried, or a flaky Slack
+		// could make a reminder go out twice. The log says so.
+		log.Error("posting a nudge failed", "nudge", n, "err", err)
+	}
+}
+
+func customerOf(r approvals.Request) partner.Customer {
+	return partner.Customer{TenantID: r.TenantID, Domain: r.CustomerDomain, Name: r.CustomerName}
+}
+
+// progressNote is " (1 of 2 approvals)" for a request needing several.
+func progressNote(r approvals.Request) string {
+	if r.ApprovalsRequired <= 1 {
+		return ""
+	}
+	return " (" + progress(r) + " approvals)"
+}
+
+// principalsPlain lists IDs without mention markup, for the audit trail.
+func principalsPlain(p policy.Principals) string {
+	out := ""
+	for _, id := range append(append([]string(nil), p.Users...), p.Usergroups...) {
+		if out != "" {
+			out += ", "
+		}
+		out += id
+	}
+	return out
+}

@@ -1,0 +1,153 @@
+package commands
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/internal/dbtest"
+	"github.com/locksmithbot/locksmith/policy"
+)
+
+// Tests of reminders and escalation.
+
+func remindingRule() policy.Rule {
+	r := adminsRule()
+	r.RemindAfter = 10 * time.Minute
+	r.EscalateAfter = 20 * time.Minute
+	r.EscalateTo = policy.Principals{Usergroups: []string{"S0MANAGERS"}, Users: []string{"U0CTO"}}
+	return r
+}
+
+func TestNudges_ReminderThenEscalationInTheThread(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, remindingRule())
+	h.slash(requester, custDomain+" "+aliceUPN+" INC-4711")
+	id := h.msg.Posted()[0].RequestID
+	h.click(ActionApprove, id, lead1)
+
+	h.clock.Advance(9 * time.Minute)
+	h.sweep()
+	if n := len(h.msg.ThreadPosts()); n != 0 {
+		t.Fatalf("%d thread posts before remind_after", n)
+	}
+	h.clock.Advance(time.Minute)
+	h.sweep()
+	h.sweep() // a second sweep sends nothing more
+	posts := h.msg.ThreadPosts()
+	if len(posts) != 1 {
+		t.Fatalf("%d thread posts; want one reminder", len(posts))
+	}
+	p := posts[0]
+	if p.Parent.Channel != approvalChannel || p.Parent.TS != "1772445600.000100" {
+		t.Errorf("reminder not in the card's thread: %+v", p.Parent)
+	}
+	wantContains(t, "reminder", p.Text, ":bell: Reminder", "<@"+requester+">", aliceUPN, "(1 of 2 approvals)", "<!subteam^"+leads+">")
+	wantNotContains(t, "reminder", p.Text, "S0MANAGERS")
+
+	h.clock.Advance(10 * time.Minute)
+	h.sweep()
+	h.sweep()
+	posts = h.msg.ThreadPosts()
+	if len(posts) != 2 {
+		t.Fatalf("%d thread posts; want reminder + escalation", len(posts))
+	}
+	wantContains(t, "escalation", posts[1].Text, ":rotating_light: Escalation", "no decision for 20m0s", "<@U0CTO>", "<!subteam^S0MANAGERS>")
+	want := []approvals.Outcome{approvals.OutcomeRequested, approvals.OutcomeApprovalRecorded, approvals.OutcomeReminded, approvals.OutcomeEscalated}
+	if got := h.outcomes(); !equalOutcomes(got, want) {
+		t.Errorf("outcomes = %v; want %v", got, want)
+	}
+	if e := h.lastEvent(approvals.OutcomeEscalated); e.ActorID != "locksmith" || e.Detail != "pending for 20m0s; asked U0CTO, S0MANAGERS" {
+		t.Errorf("escalated row = %+v", e)
+	}
+}
+
+// Under the default policy the reminder mentions the grant holders who may
+// approve, never the requester.
+func TestNudges_DefaultPolicyMentionsGrantHolders(t *testing.T) {
+	h := newHarness(t, true)
+	h.setPolicy(func(p *Policy) { p.RemindAfter = 5 * time.Minute })
+	h.request()
+	h.clock.Advance(5 * time.Minute)
+	h.sweep()
+	posts := h.msg.ThreadPosts()
+	if len(posts) != 1 {
+		t.Fatalf("%d posts", len(posts))
+	}
+	wantContains(t, "reminder", posts[0].Text, "<@"+approver+">", "<@"+uaApprover+">", "<!subteam^"+helpdesk+">")
+	// The requester's name appears as the requester, never as an approver.
+	if strings.Count(posts[0].Text, "<@"+requester+">") != 1 {
+		t.Errorf("requester mentioned as an approver: %q", posts[0].Text)
+	}
+}
+
+func TestNudges_NothingAfterDecisionOrExpiry(t *testing.T) {
+	h := newHarness(t, true)
+	h.setPolicy(func(p *Policy) {
+		p.RemindAfter, p.EscalateAfter, p.EscalateTo = 5*time.Minute, 10*time.Minute, policy.Principals{Usergroups: []string{"S0MANAGERS"}}
+	})
+	h.approved()
+	h.clock.Advance(11 * time.Minute) // both nudges due, but it is approved
+	h.sweep()
+	if posts := h.msg.ThreadPosts(); len(posts) != 0 {
+		t.Errorf("nudges after a decision: %+v", posts)
+	}
+	id := h.request()
+	h.clock.Advance(31 * time.Minute) // past expiry before any sweep
+	h.sweep()
+	if posts := h.msg.ThreadPosts(); len(posts) != 0 {
+		t.Errorf("nudges after expiry: %+v", posts)
+	}
+	h.wantState(id, approvals.StateExpired)
+}
+
+// Two replicas sweep at once, many times: each reminder goes out once.
+func TestNudges_OnceWithTwoReplicas(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarnessOn(t, true, dsn)
+		h.setPolicy(func(p *Policy) { p.RemindAfter = 5 * time.Minute })
+		other := h.replica()
+		for i := 0; i < 5; i++ {
+			h.request()
+		}
+		h.clock.Advance(6 * time.Minute)
+		var wg sync.WaitGroup
+		for _, svc := range []*Service{h.svc, other, h.svc, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := svc.Sweep(context.Background()); err != nil {
+					t.Errorf("Sweep: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := len(h.msg.ThreadPosts()); n != 5 {
+			t.Fatalf("%d reminders for 5 requests swept by two replicas; want 5", n)
+		}
+		reminded := 0
+		for _, o := range h.outcomes() {
+			if o == approvals.OutcomeReminded {
+				reminded++
+			}
+		}
+		if reminded != 5 {
+			t.Errorf("%d reminded rows; want 5", reminded)
+		}
+	})
+}
+
+func equalOutcomes(a, b []approvals.Outcome) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
