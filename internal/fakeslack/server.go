@@ -116,6 +116,11 @@ type Server struct {
 	responseURLs map[string]*responseURL // by path id
 	rPosts       []ResponseURLPost
 
+	// Views (views.open, views.publish) and the trigger IDs they consume.
+	triggers map[string]*trigger
+	views    map[string]*View  // by view ID
+	homes    map[string]string // user ID → ID of their published Home view
+
 	traffic    bytes.Buffer
 	unexpected []string
 }
@@ -144,6 +149,9 @@ func New() *Server {
 		conns:           map[int]*wsConn{},
 		envelopes:       map[string]*envelope{},
 		responseURLs:    map[string]*responseURL{},
+		triggers:        map[string]*trigger{},
+		views:           map[string]*View{},
+		homes:           map[string]string{},
 	}
 	s.users[BotUserID] = &user{id: BotUserID, name: BotName, isBot: true}
 

@@ -47,6 +47,7 @@ type envelope struct {
 	id                     string
 	acceptsResponsePayload bool
 	userID, channelID      string
+	viewSubmission         bool // the ack may carry a response_action, not a message
 	frame                  []byte
 	sentAt                 time.Time // zero until written to a socket
 	conn                   int       // connection number it was (last) written to
@@ -259,7 +260,10 @@ func (s *Server) onClientFrame(c *wsConn, typ int, data []byte) {
 	if ack.Latency > s.ackDeadline {
 		s.unexpectedLocked(fmt.Sprintf("late ack for envelope %q after %v", a.EnvelopeID, ack.Latency.Round(time.Millisecond)))
 	}
-	if env.acceptsResponsePayload && ack.Payload != nil {
+	switch {
+	case env.viewSubmission && ack.Payload != nil:
+		s.checkViewAckLocked(ack.Payload)
+	case env.acceptsResponsePayload && ack.Payload != nil:
 		s.renderAckPayloadLocked(env, ack.Payload)
 	}
 	s.broadcastLocked()
@@ -434,7 +438,7 @@ func (s *Server) SlashCommand(ctx context.Context, userID, channelID, command, t
 		Token: VerificationToken, TeamID: TeamID, TeamDomain: TeamDomain,
 		ChannelID: c.id, ChannelName: c.name, UserID: u.id, UserName: u.name,
 		Command: command, Text: text, APIAppID: AppID, IsEnterpriseInstall: "false",
-		ResponseURL: respURL, TriggerID: triggerID(),
+		ResponseURL: respURL, TriggerID: s.issueTriggerLocked(u.id),
 	}
 	s.mu.Unlock()
 	return s.sendEnvelope(ctx, &envelope{
@@ -478,7 +482,7 @@ func (s *Server) Click(ctx context.Context, userID string, msg MessageRef, actio
 		APIAppID:  AppID,
 		Token:     VerificationToken,
 		Container: actionContainer{Type: "message", MessageTS: m.TS, ChannelID: c.id},
-		TriggerID: triggerID(),
+		TriggerID: s.issueTriggerLocked(u.id),
 		Team:      actionTeam{ID: TeamID, Domain: TeamDomain},
 		Channel:   actionChannel{ID: c.id, Name: c.name},
 		Message:   messageObject(*m),

@@ -71,6 +71,8 @@ var apiMethods = map[string]apiMethod{
 	"chat.getPermalink":     (*Server).chatGetPermalink,
 	"chat.delete":           (*Server).chatDelete,
 	"conversations.info":    (*Server).conversationsInfo,
+	"views.open":            (*Server).viewsOpen,
+	"views.publish":         (*Server).viewsPublish,
 }
 
 // handleAPI serves /api/{method}. slack-go sends form methods as urlencoded POSTs with
@@ -89,6 +91,19 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case ctype == "application/json" && len(body) > 0:
 		call.JSON = body
+		// Methods take the same arguments either way: top-level JSON fields
+		// become form fields (strings as they are, anything else as JSON).
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) == nil {
+			for k, raw := range fields {
+				var str string
+				if json.Unmarshal(raw, &str) == nil {
+					call.Form.Set(k, str)
+				} else {
+					call.Form.Set(k, string(raw))
+				}
+			}
+		}
 	case ctype == "application/x-www-form-urlencoded" || (ctype == "" && len(body) > 0):
 		form, _ := url.ParseQuery(string(body))
 		for k, v := range form {
