@@ -162,10 +162,11 @@ func TestE2E_Approval(t *testing.T) {
 		t.Run("deny", func(t *testing.T) {
 			defer h.use(t)()
 			card := h.request(alice, "contoso.onmicrosoft.com "+helpdeskUPN)
-			if r := h.click(bob, card, actDeny); !strings.Contains(r, "Denied") {
+			if r := h.deny(bob, card, "not on the ticket"); !strings.Contains(r, "Denied") {
 				t.Fatalf("deny reply = %q", r)
 			}
 			h.dmContaining(alice, "denied your request")
+			h.dmContaining(alice, "not on the ticket")
 			if r := h.click(grace, card0(t, h, buttonValue(t, card.Blocks, actApprove)), actApprove); !strings.Contains(r, "already denied") {
 				t.Fatalf("approve after deny: %q", r)
 			}

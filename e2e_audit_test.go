@@ -56,7 +56,7 @@ func TestAudit_OneRowPerOutcome(t *testing.T) {
 		// Deny, withdraw.
 		card = h.request(alice, "contoso.onmicrosoft.com "+helpdeskUPN)
 		denied := buttonValue(t, card.Blocks, actApprove)
-		h.click(bob, card, actDeny)
+		h.deny(bob, card, "wrong user")
 		card = h.request(alice, "contoso.onmicrosoft.com "+helpdeskUPN)
 		cancelled := buttonValue(t, card.Blocks, actApprove)
 		h.click(alice, h.dmWithButton(alice, actCancel), actCancel)

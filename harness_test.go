@@ -255,6 +255,62 @@ func (h *harness) click(user string, msg fakeslack.Message, actionID string) str
 	return h.replyTo(env)
 }
 
+// openDenyForm clicks Deny on a card as user and returns the ID of the form
+// (modal) locksmith opened for it.
+func (h *harness) openDenyForm(user string, card fakeslack.Message) string {
+	h.t.Helper()
+	id := buttonValue(h.t, card.Blocks, "locksmith_deny")
+	env, err := h.slack.Click(h.ctx(), user, fakeslack.MessageRef{Channel: card.Channel, TS: card.TS}, "locksmith_deny", id)
+	if err != nil {
+		h.t.Fatalf("click deny: %v", err)
+	}
+	if _, err := h.slack.WaitAck(h.ctx(), env); err != nil {
+		h.t.Fatalf("deny click not acked: %v", err)
+	}
+	var viewID string
+	h.waitFor("the deny form", func() bool {
+		for _, v := range h.slack.Views() {
+			if v.UserID == user && strings.Contains(v.PrivateMetadata, `"r":"`+id+`"`) {
+				viewID = v.ID
+				return true
+			}
+		}
+		return false
+	})
+	return viewID
+}
+
+// submitDeny submits a deny form with a reason and returns the submission's
+// envelope and the ephemeral reply locksmith posted where the card is.
+func (h *harness) submitDeny(user, viewID, channel, reason string) (string, string) {
+	h.t.Helper()
+	before := len(h.slack.Ephemerals(channel, user))
+	env, err := h.slack.SubmitView(h.ctx(), user, viewID, map[string]map[string]string{"locksmith_deny_reason": {"reason": reason}})
+	if err != nil {
+		h.t.Fatalf("submit deny: %v", err)
+	}
+	if _, err := h.slack.WaitAck(h.ctx(), env); err != nil {
+		h.t.Fatalf("deny submission not acked: %v", err)
+	}
+	var reply string
+	h.waitFor("the reply to a deny", func() bool {
+		eph := h.slack.Ephemerals(channel, user)
+		if len(eph) > before {
+			reply = eph[before].Text
+			return true
+		}
+		return false
+	})
+	return env, reply
+}
+
+// deny denies a card as user, with a reason, and returns the reply.
+func (h *harness) deny(user string, card fakeslack.Message, reason string) string {
+	h.t.Helper()
+	_, reply := h.submitDeny(user, h.openDenyForm(user, card), card.Channel, reason)
+	return reply
+}
+
 // replyTo waits for the envelope's ack and for the ephemeral reply posted to its
 // response_url.
 func (h *harness) replyTo(envelopeID string) string {

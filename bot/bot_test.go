@@ -313,7 +313,6 @@ func TestRun_ClickMapsToAction(t *testing.T) {
 		want     commands.ActionKind
 	}{
 		{"approve", bob, fakeslack.MessageRef{Channel: ref.Channel, TS: ref.TS}, ActionIDApprove, commands.ActionApprove},
-		{"deny", bob, fakeslack.MessageRef{Channel: ref.Channel, TS: ref.TS}, ActionIDDeny, commands.ActionDeny},
 		{"reset", alice, fakeslack.MessageRef{Channel: dm, TS: notice.TS}, ActionIDReset, commands.ActionReset},
 		{"withdraw", alice, fakeslack.MessageRef{Channel: dm, TS: notice.TS}, ActionIDCancel, commands.ActionCancel},
 	}

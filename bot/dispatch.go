@@ -195,6 +195,10 @@ func (b *Bot) interactive(rs *runState, evt socketmode.Event) {
 		b.ack(rs, evt.Request.EnvelopeID, nil, received, b.log)
 		return
 	}
+	if cb.Type == slack.InteractionTypeViewSubmission {
+		b.viewSubmission(rs, evt.Request.EnvelopeID, cb, received)
+		return
+	}
 	cid := uuid.NewString()
 	log := b.log.With("correlation_id", cid, "slack_user", cb.User.ID)
 	b.ack(rs, evt.Request.EnvelopeID, nil, received, log)
@@ -213,6 +217,11 @@ func (b *Bot) interactive(rs *runState, evt socketmode.Event) {
 		channelID:   act.ChannelID,
 		userID:      act.UserID,
 		log:         log,
+	}
+	if act.Kind == commands.ActionDeny {
+		log.Info("button click", "action", string(act.Kind), "request_id", act.RequestID, "channel", act.ChannelID)
+		b.openDenyForm(rs, cb.TriggerID, j)
+		return
 	}
 	queued := offer(rs.queue, j)
 	log.Info("button click", "action", string(act.Kind), "request_id", act.RequestID, "channel", act.ChannelID, "queued", queued)

@@ -109,13 +109,8 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 	}
 	if c.Buttons {
 		approve := slack.NewButtonBlockElement(ActionIDApprove, c.RequestID, plain("Approve")).WithStyle(slack.StylePrimary)
-		deny := slack.NewButtonBlockElement(ActionIDDeny, c.RequestID, plain("Deny")).WithStyle(slack.StyleDanger).
-			WithConfirm(slack.NewConfirmationBlockObject(
-				plain("Deny this reset?"),
-				plain("The request is closed for good; the requester has to start a new one."),
-				plain("Deny"),
-				plain("Cancel"),
-			).WithStyle(slack.StyleDanger))
+		// Deny opens a form asking why (denyForm), which also confirms it.
+		deny := slack.NewButtonBlockElement(ActionIDDeny, c.RequestID, plain("Deny…")).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(blockApprovalActions, approve, deny))
 	}
 	fallback = "Password reset request for " + upn + " at " + customer

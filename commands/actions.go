@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/partner"
@@ -87,7 +89,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	}
 
 	if in.Kind == ActionDeny {
-		return s.deny(ctx, log, a, in, req, "")
+		return s.deny(ctx, log, a, in, req, denyReason(in.Reason))
 	}
 	updated, err := s.store.Approve(ctx, req.ID, a.ID, a.Name, s.now().Add(rule.UseWithin))
 	if errors.Is(err, approvals.ErrAlreadyApproved) {
@@ -138,7 +140,7 @@ func (s *Service) deny(ctx context.Context, log *slog.Logger, a actor, in Action
 	s.metrics.Decision("denied")
 	because := ""
 	if reason != "" {
-		because = ": " + Escape(reason, 300)
+		because = ": " + Escape(reason, maxDenyReason)
 	}
 	s.updateCard(ctx, log, updated, fmt.Sprintf(":no_entry: Denied by <@%s> %s%s", Escape(a.ID, 20), slackTime(updated.DecidedAt), because))
 	s.notify(ctx, log, updated.RequesterID, Notice{
@@ -317,4 +319,17 @@ func (s *Service) approvalsStillCount(ctx context.Context, log *slog.Logger, pol
 		}
 	}
 	return Reply{}, true
+}
+
+// maxDenyReason bounds a denial's reason (the form allows as much).
+const maxDenyReason = 500
+
+// denyReason is the reason as kept: whitespace collapsed to single spaces,
+// at most maxDenyReason characters. It is escaped wherever it is shown.
+func denyReason(r string) string {
+	r = strings.Join(strings.Fields(r), " ")
+	if utf8.RuneCountInString(r) > maxDenyReason {
+		r = string([]rune(r)[:maxDenyReason])
+	}
+	return r
 }

@@ -124,6 +124,8 @@ type Action struct {
 	ChannelID     string // where the clicked message is
 	MessageTS     string
 	CorrelationID string
+	// Reason is the reason given in the deny form; empty for other actions.
+	Reason string
 }
 
 // Reply is what the person who typed or clicked sees, ephemerally. Text is mrkdwn

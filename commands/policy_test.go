@@ -212,3 +212,25 @@ func TestPolicy_SetPolicyRejectsBadRules(t *testing.T) {
 		t.Error("SetPolicy accepted policies without approval")
 	}
 }
+
+// The reason given in the deny form reaches the card, the requester and the
+// audit trail, escaped.
+func TestDeny_WithReason(t *testing.T) {
+	h := newHarness(t, true)
+	id := h.request()
+	r := h.svc.Action(context.Background(), Action{Kind: ActionDeny, RequestID: id, UserID: approver, UserName: "bob",
+		Reason: "  wrong user:\n call <@U0ALL> & check  ", CorrelationID: "corr-deny"})
+	wantContains(t, "reply", r.Text, "Denied.")
+	h.wantState(id, approvals.StateDenied)
+	e := h.lastEvent(approvals.OutcomeDenied)
+	if e.ActorID != approver || e.Detail != "wrong user: call <@U0ALL> & check" {
+		t.Errorf("denied row = %+v", e)
+	}
+	ns := h.noticesTo(requester)
+	wantContains(t, "requester DM", ns[len(ns)-1].Text, "denied your request", ": wrong user: call &lt;@U0ALL&gt; &amp; check")
+	ups := h.msg.Updates()
+	wantContains(t, "card", ups[len(ups)-1].Card.Status, "Denied by <@"+approver+">", "wrong user: call &lt;@U0ALL&gt;")
+	if got := h.get(id).Detail; got != "wrong user: call <@U0ALL> & check" {
+		t.Errorf("stored detail = %q", got)
+	}
+}
