@@ -28,6 +28,9 @@ const (
 	OutcomeCancelled        Outcome = "cancelled"         // pending → cancelled by the requester
 	OutcomeExpired          Outcome = "expired"           // pending or approved → expired
 	OutcomeReminded         Outcome = "reminded"          // the approvers of a pending request were reminded
+	OutcomeBreakGlass       Outcome = "break_glass"       // a reset without approval, by someone on the break-glass list
+	OutcomeReviewReminded   Outcome = "review_reminded"   // reviewers of a break-glass reset were reminded
+	OutcomeReviewed         Outcome = "reviewed"          // someone else acknowledged a break-glass reset
 	OutcomeEscalated        Outcome = "escalated"         // a pending request was escalated to more people
 	OutcomeResetIntent      Outcome = "reset_intent"      // about to call Partner Center (written before the call)
 	OutcomeResetDone        Outcome = "reset_done"        // Partner Center reset the password

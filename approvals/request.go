@@ -127,6 +127,15 @@ type Request struct {
 	// when the request was escalated; zero until then.
 	RemindedAt, EscalatedAt time.Time
 
+	// BreakGlass marks a reset made without approval by someone on the
+	// break-glass list; ReviewedBy (ID and name) and ReviewedAt say who
+	// acknowledged it afterwards, ReviewRemindedAt when reviewers were last
+	// reminded.
+	BreakGlass                 bool
+	ReviewedBy, ReviewedByName string
+	ReviewedAt                 time.Time
+	ReviewRemindedAt           time.Time
+
 	// Version increases with every change to the row.
 	Version int64
 }

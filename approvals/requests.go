@@ -18,13 +18,15 @@ const requestCols = `id, state, version, requester_id, requester_name,
 	decider_id, decider_name, decided_at, use_by, claimed_at, reset_correlation_id,
 	finished_at, detail, approval_channel, approval_ts,
 	policy_name, tier, ticket, ticket_url, approvals_required, approvals_count,
-	reminded_at, escalated_at`
+	reminded_at, escalated_at,
+	break_glass, reviewed_by, reviewed_by_name, reviewed_at, review_reminded_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRequest(row scanner) (Request, error) {
 	var r Request
 	var roles string
+	var breakGlass int
 	err := row.Scan(&r.ID, &r.State, &r.Version, &r.RequesterID, &r.RequesterName,
 		&r.TenantID, &r.CustomerName, &r.CustomerDomain,
 		&r.TargetObjectID, &r.TargetUPN, &r.TargetDisplayName, &roles, &r.RoleNeeded,
@@ -32,10 +34,12 @@ func scanRequest(row scanner) (Request, error) {
 		&r.DeciderID, &r.DeciderName, timeCol{&r.DecidedAt}, timeCol{&r.UseBy}, timeCol{&r.ClaimedAt},
 		&r.ResetCorrelationID, timeCol{&r.FinishedAt}, &r.Detail, &r.ApprovalChannel, &r.ApprovalTS,
 		&r.PolicyName, &r.Tier, &r.Ticket, &r.TicketURL, &r.ApprovalsRequired, &r.ApprovalsCount,
-		timeCol{&r.RemindedAt}, timeCol{&r.EscalatedAt})
+		timeCol{&r.RemindedAt}, timeCol{&r.EscalatedAt},
+		&breakGlass, &r.ReviewedBy, &r.ReviewedByName, timeCol{&r.ReviewedAt}, timeCol{&r.ReviewRemindedAt})
 	if err != nil {
 		return Request{}, err
 	}
+	r.BreakGlass = breakGlass != 0
 	if err := json.Unmarshal([]byte(roles), &r.TargetRoles); err != nil {
 		return Request{}, fmt.Errorf("approvals: request %s: bad target_roles: %w", r.ID, err)
 	}
@@ -51,17 +55,27 @@ func scanRequest(row scanner) (Request, error) {
 // Reason, CorrelationID, ExpiresAt and (if already known) the approval
 // message; everything else is set by the store.
 func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
+	out, err := s.create(ctx, r, nil)
+	if err != nil {
+		return Request{}, fmt.Errorf("approvals: create: %w", err)
+	}
+	return out, nil
+}
+
+// create inserts r as Create describes and, in the same transaction, runs
+// then (if not nil) on the created request.
+func (s *Store) create(ctx context.Context, r Request, then func(tx *sql.Tx, out *Request, now time.Time) error) (Request, error) {
 	switch {
 	case r.RequesterID == "":
-		return Request{}, errors.New("approvals: create: RequesterID is required")
+		return Request{}, errors.New("RequesterID is required")
 	case r.TenantID == "":
-		return Request{}, errors.New("approvals: create: TenantID is required")
+		return Request{}, errors.New("TenantID is required")
 	case r.TargetObjectID == "":
-		return Request{}, errors.New("approvals: create: TargetObjectID is required")
+		return Request{}, errors.New("TargetObjectID is required")
 	case r.ExpiresAt.IsZero():
-		return Request{}, errors.New("approvals: create: ExpiresAt is required")
+		return Request{}, errors.New("ExpiresAt is required")
 	case r.ApprovalsRequired < 0:
-		return Request{}, errors.New("approvals: create: ApprovalsRequired cannot be negative")
+		return Request{}, errors.New("ApprovalsRequired cannot be negative")
 	}
 	required := r.ApprovalsRequired
 	if required == 0 {
@@ -73,7 +87,7 @@ func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
 	}
 	rolesJSON, err := json.Marshal(roles)
 	if err != nil {
-		return Request{}, fmt.Errorf("approvals: create: %w", err)
+		return Request{}, err
 	}
 	now := s.clock()
 	var out Request
@@ -93,11 +107,16 @@ func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
 		if out, err = scanRequest(row); err != nil {
 			return err
 		}
-		_, err = s.appendTx(ctx, tx, requestEvent(out, out.RequesterID, out.RequesterName, OutcomeRequested, requestedDetail(out)))
-		return err
+		if _, err = s.appendTx(ctx, tx, requestEvent(out, out.RequesterID, out.RequesterName, OutcomeRequested, requestedDetail(out))); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx, &out, now)
+		}
+		return nil
 	})
 	if err != nil {
-		return Request{}, fmt.Errorf("approvals: create: %w", err)
+		return Request{}, err
 	}
 	return out, nil
 }
