@@ -116,7 +116,7 @@ func (c *checker) fail(item, why, fix string) {
 // check; Slack would then answer user_not_found or channel_not_found, which
 // does not say "you forgot to edit the example".
 var examplePlaceholders = []string{"C0APPROVALS", "C0AUDIT", "U0ALICE", "U0BOB", "U0LEAD", "S0HELPDESK",
-	"S0LEADS", "S0FABRIKAMTEAM", "U0CTO"}
+	"S0LEADS", "S0FABRIKAMTEAM", "U0CTO", "U0CISO"}
 
 func (c *checker) placeholders() {
 	c.placeholder = map[string]bool{}
@@ -146,6 +146,10 @@ func (c *checker) placeholders() {
 		}
 	}
 	principals("approval.escalate_to", pol.EscalateTo)
+	principals("break_glass", pol.BreakGlass.People)
+	for j, u := range pol.BreakGlass.SecurityContacts {
+		flag(fmt.Sprintf("break_glass.security_contacts[%d]", j), u, "member ID")
+	}
 	for i, r := range pol.Policies {
 		principals(fmt.Sprintf("policies[%d].approvers", i), r.Approvers)
 		principals(fmt.Sprintf("policies[%d].escalate_to", i), r.EscalateTo)

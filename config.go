@@ -85,6 +85,12 @@ type fileConfig struct {
 		PerRequester string `yaml:"per_requester"`
 		PerCustomer  string `yaml:"per_customer"`
 	} `yaml:"limits"`
+	BreakGlass struct {
+		SlackUsers       []string `yaml:"slack_users"`
+		SlackUsergroups  []string `yaml:"slack_usergroups"`
+		SecurityContacts []string `yaml:"security_contacts"`
+		RemindEvery      string   `yaml:"remind_every"`
+	} `yaml:"break_glass"`
 }
 
 // filePrincipals names Slack users and user groups by ID.
@@ -111,6 +117,7 @@ type filePolicy struct {
 	RemindAfter   string         `yaml:"remind_after"`
 	EscalateAfter string         `yaml:"escalate_after"`
 	EscalateTo    filePrincipals `yaml:"escalate_to"`
+	BreakGlass    *bool          `yaml:"break_glass"`
 }
 
 // Slack ID shapes. Slack documents the prefixes, not a grammar; these accept
@@ -365,6 +372,22 @@ func readPolicy(path string) (commands.Policy, []string) {
 		p.Grants = append(p.Grants, grant)
 	}
 
+	bg := f.BreakGlass
+	p.BreakGlass.People = readPrincipals("break_glass", filePrincipals{SlackUsers: bg.SlackUsers, SlackUsergroups: bg.SlackUsergroups}, add)
+	for j, u := range bg.SecurityContacts {
+		if !slackUserRE.MatchString(u) {
+			add("break_glass.security_contacts[%d]: %q is not a Slack user ID (U… or W…)", j, u)
+		}
+		p.BreakGlass.SecurityContacts = append(p.BreakGlass.SecurityContacts, u)
+	}
+	p.BreakGlass.RemindEvery = duration("break_glass.remind_every", bg.RemindEvery, time.Hour)
+	if !p.BreakGlass.People.Empty() && len(p.BreakGlass.SecurityContacts) == 0 {
+		add("break_glass.security_contacts: required when break_glass names people: someone must be told at once of every reset without approval")
+	}
+	if !p.BreakGlass.People.Empty() && !p.ApprovalRequired {
+		add("break_glass: has no use while approval.required is false")
+	}
+
 	p.Limits.PerRequester = readLimit("limits.per_requester", f.Limits.PerRequester, add)
 	p.Limits.PerCustomer = readLimit("limits.per_customer", f.Limits.PerCustomer, add)
 
@@ -564,6 +587,7 @@ func readRule(i int, fp filePolicy, def commands.Policy, add func(string, ...any
 	r.RemindAfter = duration(key+".remind_after", fp.RemindAfter, def.RemindAfter)
 	r.EscalateAfter = duration(key+".escalate_after", fp.EscalateAfter, 0)
 	r.EscalateTo = readPrincipals(key+".escalate_to", fp.EscalateTo, add)
+	r.BreakGlass = fp.BreakGlass == nil || *fp.BreakGlass
 	return r
 }
 

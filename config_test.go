@@ -75,7 +75,7 @@ func TestLoadConfig_EveryProblemNamed(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, grants, limits, password, policies), line 10"}},
+		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, break_glass, grants, limits, password, policies), line 10"}},
 		{"bad values", `
 approval:
   channel: approvals
@@ -405,6 +405,35 @@ policies:
 	env = goodEnv(writePolicy(t, strings.Replace(goodPolicy, "channel: C0APPROVALS", "channel: C0APPROVALS\n  remind_after: 45m", 1)))
 	_, err = loadConfig(func(k string) string { return env[k] })
 	if err == nil || !strings.Contains(err.Error(), "approval: remind_after (45m0s) is not before expires_after (30m0s)") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadConfig_BreakGlass(t *testing.T) {
+	env := goodEnv(writePolicy(t, goodPolicy+`
+break_glass:
+  slack_users: [U0LEAD]
+  slack_usergroups: [S0ONCALL]
+  security_contacts: [U0CISO]
+policies:
+  - name: admins
+    customers: ["*"]
+    tiers: [privileged]
+    break_glass: false
+`))
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := cfg.Policy.BreakGlass
+	if bg.People.Users[0] != "U0LEAD" || bg.People.Usergroups[0] != "S0ONCALL" || bg.SecurityContacts[0] != "U0CISO" || bg.RemindEvery.String() != "1h0m0s" {
+		t.Fatalf("break_glass = %+v", bg)
+	}
+	if cfg.Policy.Policies[0].BreakGlass {
+		t.Error("break_glass: false not applied")
+	}
+	env = goodEnv(writePolicy(t, goodPolicy+"break_glass:\n  slack_users: [U0LEAD]\n"))
+	if _, err := loadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "break_glass.security_contacts: required") {
 		t.Fatalf("err = %v", err)
 	}
 }

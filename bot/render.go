@@ -23,6 +23,7 @@ const (
 	ActionIDDeny    = "locksmith_deny"
 	ActionIDCancel  = "locksmith_cancel"
 	ActionIDReset   = "locksmith_reset"
+	ActionIDReview  = "locksmith_review"
 )
 
 // actionKinds maps action IDs to what the workflow calls them.
@@ -31,6 +32,7 @@ var actionKinds = map[string]commands.ActionKind{
 	ActionIDDeny:    commands.ActionDeny,
 	ActionIDCancel:  commands.ActionCancel,
 	ActionIDReset:   commands.ActionReset,
+	ActionIDReview:  commands.ActionReview,
 }
 
 // Block IDs. Slack requires them unique within a message, and slack-go only
@@ -38,6 +40,7 @@ var actionKinds = map[string]commands.ActionKind{
 const (
 	blockApprovalActions = "locksmith_approval_actions"
 	blockNoticeActions   = "locksmith_notice_actions"
+	blockReviewActions   = "locksmith_review_actions"
 )
 
 // Slack's limits (Block Kit reference) and locksmith's own truncation lengths.
@@ -92,6 +95,13 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 	if c.PolicyName != "" {
 		fields = append(fields, mrkdwn("*Policy*\n"+esc(c.PolicyName, maxNameRunes), maxFieldText))
 	}
+	if c.ReviewedBy != "" {
+		fields = append(fields, mrkdwn("*Reviewed by*\n"+mention(c.ReviewedBy), maxFieldText))
+	}
+	header := "Password reset request"
+	if c.BreakGlass {
+		header = "Break-glass password reset"
+	}
 	reason := "_none given_"
 	if strings.TrimSpace(c.Reason) != "" {
 		reason = esc(c.Reason, maxReasonRunes)
@@ -101,7 +111,7 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		status = "Waiting for approval"
 	}
 	blocks = []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Password reset request", false, false)),
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, header, false, false)),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewSectionBlock(mrkdwn("*Reason*\n"+reason, maxSectionText), nil, nil),
 		slack.NewSectionBlock(mrkdwn("*Status:* "+status, maxSectionText), nil, nil),
@@ -113,7 +123,11 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		deny := slack.NewButtonBlockElement(ActionIDDeny, c.RequestID, plain("Deny…")).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(blockApprovalActions, approve, deny))
 	}
-	fallback = "Password reset request for " + upn + " at " + customer
+	if c.Review {
+		ack := slack.NewButtonBlockElement(ActionIDReview, c.RequestID, plain("Acknowledge")).WithStyle(slack.StylePrimary)
+		blocks = append(blocks, slack.NewActionBlock(blockReviewActions, ack))
+	}
+	fallback = header + " for " + upn + " at " + customer
 	if c.Status != "" {
 		fallback += ": " + c.Status
 	}

@@ -73,6 +73,18 @@ func TestRender_Golden(t *testing.T) {
 			c.Status = "Waiting for approval: 1 of 2"
 			return renderCard(c)
 		}},
+		{"card_break_glass", func(*testing.T) ([]slack.Block, string) {
+			c := decidedCard()
+			c.BreakGlass, c.Review = true, true
+			c.Status = "<!here> :rotating_light: *Break-glass:* <@U0ALICE> is resetting this password *without approval*."
+			return renderCard(c)
+		}},
+		{"card_reviewed", func(*testing.T) ([]slack.Block, string) {
+			c := decidedCard()
+			c.BreakGlass, c.ReviewedBy = true, "U0BOB"
+			c.Status = "Break-glass reset by <@U0ALICE>; reviewed by <@U0BOB>."
+			return renderCard(c)
+		}},
 		{"notice_reset", func(*testing.T) ([]slack.Block, string) {
 			return renderNotice(commands.Notice{
 				Text:        "Your reset of *jdoe@contoso.com* was approved by <@U0BOB>.",

@@ -46,6 +46,8 @@ func (s *Service) Action(ctx context.Context, in Action) Reply {
 		return s.withdraw(ctx, log, a, req)
 	case ActionReset:
 		return s.resetNow(ctx, log, pol, a, in, req)
+	case ActionReview:
+		return s.review(ctx, log, pol, a, in, req)
 	}
 	return Reply{Text: "locksmith does not know that button."}
 }
@@ -223,9 +225,16 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		return reply
 	}
 
+	return s.claimAndReset(ctx, log, pol, a, in.CorrelationID, req)
+}
+
+// claimAndReset claims an approved request for its requester, sets the
+// password, delivers it and records the outcome.
+func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Policy, a actor, correlationID string, req approvals.Request) Reply {
+	customer := customerOf(req)
 	// Claim the request and record the intent in one transaction (guarantees 2
 	// and 3): of two clicks or two replicas exactly one gets here.
-	claimed, err := s.store.ClaimReset(ctx, req.ID, a.ID, in.CorrelationID)
+	claimed, err := s.store.ClaimReset(ctx, req.ID, a.ID, correlationID)
 	if reply, handled := s.transitionFailed(ctx, log, err); handled {
 		if err != nil && !errors.Is(err, approvals.ErrConflict) && !errors.Is(err, approvals.ErrNotRequester) && !errors.Is(err, approvals.ErrNotFound) {
 			s.metrics.AuditWriteFailed()
@@ -233,7 +242,7 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		}
 		return reply
 	}
-	s.announceRequest(claimed, approvals.OutcomeResetIntent, a, in.CorrelationID)
+	s.announceRequest(claimed, approvals.OutcomeResetIntent, a, correlationID)
 
 	target := partner.User{ObjectID: claimed.TargetObjectID, UserPrincipalName: claimed.TargetUPN, DisplayName: claimed.TargetDisplayName}
 	out := s.setAndDeliver(ctx, log, pol, a.ID, customer, target)
@@ -265,15 +274,15 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		log.Error("reset failed", "err", out.err)
 		s.metrics.Reset("failed")
 		problem := partnerProblem(ctx, out.err)
-		s.finish(ctx, log, claimed, approvals.StateFailed, partnerDetail(out.err), a, in.CorrelationID)
+		s.finish(ctx, log, claimed, approvals.StateFailed, partnerDetail(out.err), a, correlationID)
 		s.updateCard(ctx, log, claimed, ":x: Reset failed: "+problem)
 		s.notify(ctx, log, claimed.RequesterID, Notice{Text: fmt.Sprintf(":x: The password of %s was *not* reset. %s", Escape(claimed.TargetUPN, 120), problem)})
 		return Reply{Text: "The password was *not* reset. " + problem}
 	case !out.delivered:
 		s.metrics.Reset("delivery_failed")
-		s.finish(ctx, log, claimed, approvals.StateDone, "password set in Partner Center; ephemeral DM failed, password lost", a, in.CorrelationID)
+		s.finish(ctx, log, claimed, approvals.StateDone, "password set in Partner Center; ephemeral DM failed, password lost", a, correlationID)
 		s.recordOutcome(ctx, approvals.Event{
-			ActorID: a.ID, ActorName: a.Name, CorrelationID: in.CorrelationID, RequestID: claimed.ID,
+			ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID, RequestID: claimed.ID,
 			TenantID: claimed.TenantID, CustomerDomain: claimed.CustomerDomain, TargetObjectID: claimed.TargetObjectID, TargetUPN: claimed.TargetUPN,
 			Outcome: approvals.OutcomeDeliveryFailed, Detail: "the ephemeral DM failed; the password is gone",
 		})
@@ -282,7 +291,7 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		return Reply{Text: lostPasswordText(target)}
 	}
 	s.metrics.Reset("done")
-	done := s.finish(ctx, log, claimed, approvals.StateDone, "temporary password delivered by ephemeral DM; change required at next sign-in", a, in.CorrelationID)
+	done := s.finish(ctx, log, claimed, approvals.StateDone, "temporary password delivered by ephemeral DM; change required at next sign-in", a, correlationID)
 	s.updateCard(ctx, log, claimed, fmt.Sprintf(":lock: Reset done by <@%s> %s", Escape(a.ID, 20), slackTime(done)))
 	s.notify(ctx, log, claimed.RequesterID, Notice{Text: fmt.Sprintf(":lock: The password of %s (*%s*) was reset %s. The user must change it at next sign-in.",
 		Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(done))})

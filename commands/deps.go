@@ -113,6 +113,7 @@ const (
 	ActionDeny    ActionKind = "deny"
 	ActionCancel  ActionKind = "cancel" // the requester withdraws a pending request
 	ActionReset   ActionKind = "reset"  // "Reset password now", requester only
+	ActionReview  ActionKind = "review" // acknowledge a break-glass reset, anyone but its requester
 )
 
 // Action is one button click.
@@ -171,6 +172,11 @@ type Card struct {
 	Ticket, TicketURL string
 	// PolicyName is shown when the request is under a policy other than the default.
 	PolicyName string
+	// BreakGlass marks a reset made without approval; Review offers the
+	// "Acknowledge" button while nobody has reviewed it; ReviewedBy is the
+	// Slack user ID of who did.
+	BreakGlass, Review bool
+	ReviewedBy         string
 	// Status is the line shown under the details ("Approved by <@U…> at 10:02",
 	// "Reset done", …); mrkdwn, already escaped. Empty while pending.
 	Status string

@@ -32,6 +32,8 @@ type ParseResult struct {
 	// Check is a dry run (`check <customer> <user>`): say what would happen,
 	// change nothing.
 	Check bool
+	// BreakGlass is `--break-glass` before the reason: reset without approval.
+	BreakGlass bool
 }
 
 // CustomerRef is the customer as typed, classified by shape.
@@ -55,6 +57,9 @@ const (
 	RefName
 	RefUPN
 )
+
+// breakGlassFlag, before the reason, asks for a reset without approval.
+const breakGlassFlag = "--break-glass"
 
 // Usage is the help text, also shown for empty input.
 const Usage = "*Usage:* `/reset-password <customer> <user> [reason…]`\n" +
@@ -124,11 +129,21 @@ func Parse(text string) ParseResult {
 	if msg != "" {
 		return ParseResult{Reply: msg}
 	}
+	breakGlass := false
+	if word, after, _ := strings.Cut(rest, " "); strings.EqualFold(word, breakGlassFlag) {
+		if check {
+			return ParseResult{Reply: "`check` and `" + breakGlassFlag + "` do not go together."}
+		}
+		breakGlass, rest = true, strings.TrimSpace(after)
+		if rest == "" {
+			return ParseResult{Reply: "`" + breakGlassFlag + "` needs a reason: `/reset-password <customer> <user> " + breakGlassFlag + " <why no approver could be reached>`."}
+		}
+	}
 	reason, msg := parseReason(rest)
 	if msg != "" {
 		return ParseResult{Reply: msg}
 	}
-	return ParseResult{Customer: cust, User: user, Reason: reason, Check: check}
+	return ParseResult{Customer: cust, User: user, Reason: reason, Check: check, BreakGlass: breakGlass}
 }
 
 func reply(format string, a ...any) ParseResult {

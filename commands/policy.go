@@ -32,6 +32,7 @@ func DefaultRule(p *Policy) policy.Rule {
 		RequireReason:     p.RequireReason,
 		ExpiresAfter:      p.ExpiresAfter,
 		UseWithin:         p.UseWithin,
+		BreakGlass:        true,
 		RemindAfter:       p.RemindAfter,
 		EscalateAfter:     p.EscalateAfter,
 		EscalateTo:        p.EscalateTo,

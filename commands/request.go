@@ -110,6 +110,9 @@ func cardFor(r approvals.Request, status string, buttons bool) Card {
 	if r.PolicyName != policy.DefaultName {
 		c.PolicyName = r.PolicyName
 	}
+	if r.BreakGlass {
+		c.BreakGlass, c.Review, c.ReviewedBy = true, r.ReviewedAt.IsZero(), r.ReviewedBy
+	}
 	return c
 }
 

@@ -59,6 +59,8 @@ type Policy struct {
 	// reminders (zero: none).
 	RemindAfter, EscalateAfter time.Duration
 	EscalateTo                 policy.Principals
+	// BreakGlass says who may reset without approval, and who is told.
+	BreakGlass BreakGlass
 	// Limits bound how many resets may be asked for; zero values: no limit.
 	Limits Limits
 
@@ -284,7 +286,14 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		if reply := admitCustomer(); reply != "" {
 			return Reply{Text: reply}
 		}
+		if parsed.BreakGlass {
+			return s.breakGlass(ctx, log, pol, rule, actor, in.CorrelationID, customer, tgt, parsed.Reason, ticket, link)
+		}
 		return s.requestApproval(ctx, log, pol, rule, actor, in.CorrelationID, customer, tgt, parsed.Reason, ticket, link)
+	}
+	if parsed.BreakGlass {
+		reject(&customer, &tgt.user, "break-glass without approval configured")
+		return Reply{Text: "`" + breakGlassFlag + "` is for skipping approval, and locksmith is configured without approval: run the command without it."}
 	}
 	if tgt.user.Synced() {
 		reject(&customer, &tgt.user, "user synced from on-premises")

@@ -24,7 +24,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if expireErr != nil {
 		expireErr = fmt.Errorf("expire due requests: %w", expireErr)
 	}
-	return errors.Join(expireErr, s.reconcile(ctx), s.nudge(ctx), s.pruneVelocity(ctx))
+	return errors.Join(expireErr, s.reconcile(ctx), s.nudge(ctx), s.remindReviews(ctx), s.pruneVelocity(ctx))
 }
 
 // pruneVelocity forgets counted attempts too old to fall in any limit's window.

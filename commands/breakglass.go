@@ -1,0 +1,223 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/partner"
+	"github.com/locksmithbot/locksmith/policy"
+)
+
+// BreakGlass is the accountable way through when no approver can be reached:
+// People may add --break-glass (with a reason) to reset at once, under every
+// policy that allows it. Everyone is told at once (approval and audit
+// channels, SecurityContacts by DM) and a Review card waits in the approval
+// channel until someone else acknowledges it, with a reminder every
+// RemindEvery until they do.
+type BreakGlass struct {
+	People           policy.Principals
+	SecurityContacts []string // Slack user IDs
+	RemindEvery      time.Duration
+}
+
+// breakGlass resets without approval for someone on the break-glass list.
+// The request is recorded (approved by nobody, marked for review, audited as
+// break_glass) before anyone is told and before the reset, which then goes
+// through the same claim as an approved request: intent audited first, once.
+func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy, rule policy.Rule, a actor, correlationID string, c partner.Customer, t target, reason, ticket, ticketURL string) Reply {
+	named, err := s.principalsName(ctx, pol.BreakGlass.People, a.ID)
+	if err != nil {
+		log.Error("break-glass list check failed", "err", err)
+		return Reply{Text: "locksmith could not check the break-glass list (Slack user groups could not be read), so nothing was done."}
+	}
+	if !named {
+		s.refuse(ctx, a, correlationID, &c, &t.user, "break-glass by someone not on the break-glass list")
+		return Reply{Text: "You are not on locksmith's break-glass list, so you cannot reset without approval. Run the command without `" + breakGlassFlag + "` to ask for approval."}
+	}
+	if !rule.BreakGlass {
+		s.refuse(ctx, a, correlationID, &c, &t.user, fmt.Sprintf("break-glass not allowed by policy %q", rule.Name))
+		return Reply{Text: fmt.Sprintf("The policy *%s* does not allow break-glass for this user (%s tier). Nothing was done; run the command without `%s` to ask for approval.",
+			Escape(rule.Name, 60), tierOf(t.need), breakGlassFlag)}
+	}
+	now := s.now()
+	r, err := s.store.CreateBreakGlass(ctx, approvals.Request{
+		RequesterID: a.ID, RequesterName: a.Name,
+		TenantID: c.TenantID, CustomerName: c.Name, CustomerDomain: c.Domain,
+		TargetObjectID: t.user.ObjectID, TargetUPN: t.user.UserPrincipalName, TargetDisplayName: t.user.DisplayName,
+		TargetRoles: t.roleNames, RoleNeeded: string(t.need),
+		Reason: reason, CorrelationID: correlationID,
+		ExpiresAt: now.Add(rule.ExpiresAfter), PolicyName: rule.Name, Tier: string(tierOf(t.need)),
+		Ticket: ticket, TicketURL: ticketURL, ApprovalsRequired: rule.ApprovalsRequired,
+	}, now.Add(rule.UseWithin), "reset without approval; reason: "+reason)
+	if err != nil {
+		log.Error("recording a break-glass request failed", "err", err)
+		return Reply{Text: "locksmith could not record your break-glass request, so nothing was done. Try again shortly; if it keeps failing, tell your operator."}
+	}
+	log = log.With("request_id", r.ID, "break_glass", true)
+	log.Warn("break-glass reset")
+	s.announceRequest(r, approvals.OutcomeRequested, a, correlationID)
+	s.announce(approvals.Event{
+		ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID, RequestID: r.ID,
+		TenantID: r.TenantID, CustomerDomain: r.CustomerDomain, TargetObjectID: r.TargetObjectID, TargetUPN: r.TargetUPN,
+		Outcome: approvals.OutcomeBreakGlass, Detail: ":rotating_light: reset without approval; reason: " + reason,
+	})
+
+	// Loud at once, before the reset: the card (the Review card) in the
+	// approval channel, and a DM to each security contact.
+	status := fmt.Sprintf("<!here> :rotating_light: *Break-glass:* <@%s> is resetting this password *without approval*. Someone else must review it.", Escape(a.ID, 20))
+	if ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, cardFor(r, status, false)); err != nil {
+		log.Error("posting the break-glass review card failed", "err", err)
+	} else if err := s.store.SetApprovalMessage(ctx, r.ID, ref.Channel, ref.TS); err != nil {
+		log.Error("recording the review card failed", "err", err)
+	} else {
+		r.ApprovalChannel, r.ApprovalTS = ref.Channel, ref.TS
+	}
+	for _, contact := range pol.BreakGlass.SecurityContacts {
+		s.notify(ctx, log, contact, Notice{Text: fmt.Sprintf(":rotating_light: Break-glass: <@%s> reset the password of %s (*%s*) without approval. Reason: %s.%s Please make sure someone reviews it in <#%s>.",
+			Escape(a.ID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), Escape(reason, maxReasonRunes), policyNote(r), Escape(pol.ApprovalChannel, 20))})
+	}
+	reply := s.claimAndReset(ctx, log, pol, a, correlationID, r)
+	// A transient failure leaves it approved: give the requester the button
+	// to try again, as an approved request has.
+	if cur, err := s.store.Get(ctx, r.ID); err == nil && cur.State == approvals.StateApproved {
+		s.offerReset(ctx, log, cur, Notice{
+			Text: fmt.Sprintf(":rotating_light: Your break-glass reset of %s (*%s*) did not complete. Click *Reset password now* to try again.",
+				Escape(cur.TargetUPN, 120), Escape(cur.CustomerName, 100)),
+			ResetButton: cur.ID, ValidUntil: cur.UseBy,
+		})
+	}
+	return reply
+}
+
+// review acknowledges a break-glass reset: anyone but its requester who may
+// approve such a reset under its policy, or a security contact.
+func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) Reply {
+	if !req.BreakGlass {
+		return Reply{Text: "This request was not a break-glass reset; there is nothing to review."}
+	}
+	if a.ID == req.RequesterID {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "requester tried to review their own break-glass reset")
+		return Reply{Text: "You can't review your own break-glass reset: someone else must."}
+	}
+	if !contains(pol.BreakGlass.SecurityContacts, a.ID) {
+		rule, reply := pol.ruleOfRequest(req)
+		if reply != "" {
+			return Reply{Text: reply}
+		}
+		el, err := s.mayDecide(ctx, pol, rule, req, a.ID, "review")
+		if err != nil {
+			log.Error("grant check failed", "err", err)
+			return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done."}
+		}
+		if !el.ok {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, el.why)
+			return Reply{Text: el.text}
+		}
+	}
+	updated, err := s.store.AcknowledgeReview(ctx, req.ID, a.ID, a.Name)
+	var reviewed *approvals.ReviewedError
+	switch {
+	case errors.As(err, &reviewed):
+		return Reply{Text: fmt.Sprintf("This break-glass reset was already reviewed by <@%s> %s.", Escape(reviewed.Current.ReviewedBy, 20), slackTime(reviewed.Current.ReviewedAt))}
+	case err != nil:
+		if reply, handled := s.transitionFailed(ctx, log, err); handled {
+			return reply
+		}
+	}
+	s.announceRequest(updated, approvals.OutcomeReviewed, a, in.CorrelationID)
+	s.updateCard(ctx, log, updated, fmt.Sprintf(":rotating_light: Break-glass reset by <@%s>, %s; reviewed by <@%s> %s.",
+		Escape(updated.RequesterID, 20), stateWord(updated), Escape(a.ID, 20), slackTime(updated.ReviewedAt)))
+	s.notify(ctx, log, updated.RequesterID, Notice{Text: fmt.Sprintf("<@%s> reviewed your break-glass reset of %s (*%s*).",
+		Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100))})
+	return Reply{Text: "Thank you: the break-glass reset is marked as reviewed by you."}
+}
+
+// remindReviews reminds, in the review card's thread, about break-glass
+// resets nobody has acknowledged, every RemindEvery, once per interval across
+// replicas.
+func (s *Service) remindReviews(ctx context.Context) error {
+	pol := s.currentPolicy()
+	every := pol.BreakGlass.RemindEvery
+	if every <= 0 {
+		every = time.Hour
+	}
+	open, err := s.store.Unreviewed(ctx)
+	if err != nil {
+		return fmt.Errorf("find unreviewed break-glass resets: %w", err)
+	}
+	for _, r := range open {
+		if s.now().Before(r.CreatedAt.Add(every)) {
+			continue
+		}
+		claimed, ok, err := s.store.ClaimReviewReminder(ctx, r.ID, every)
+		if err != nil || !ok {
+			continue
+		}
+		who := policy.Principals{Users: pol.BreakGlass.SecurityContacts}
+		if rule, reply := pol.ruleOfRequest(claimed); reply == "" {
+			e := eligiblePrincipals(pol, rule, customerOf(claimed), partner.Role(claimed.RoleNeeded), claimed.RequesterID)
+			who.Users = append(who.Users, e.Users...)
+			who.Usergroups = e.Usergroups
+		}
+		text := fmt.Sprintf(":rotating_light: Still not reviewed: <@%s>'s break-glass reset of %s (*%s*), made %s. %s, please review it (the *Acknowledge* button on the card).",
+			Escape(claimed.RequesterID, 20), Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(claimed.CreatedAt), principalsText(dedupe(who)))
+		log := s.log.With("request_id", claimed.ID, "sweep", true)
+		s.announceRequest(claimed, approvals.OutcomeReviewReminded, systemActor, claimed.CorrelationID)
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mustFinishWithin)
+		if claimed.ApprovalTS != "" {
+			err = s.msg.PostThread(pctx, MessageRef{Channel: claimed.ApprovalChannel, TS: claimed.ApprovalTS}, text)
+		} else {
+			err = s.msg.PostChannel(pctx, pol.ApprovalChannel, text)
+		}
+		cancel()
+		if err != nil {
+			log.Error("posting a review reminder failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// stateWord is a request's state as a short phrase for the review card.
+func stateWord(r approvals.Request) string {
+	switch r.State {
+	case approvals.StateDone:
+		return "password reset"
+	case approvals.StateFailed:
+		return "reset failed"
+	case approvals.StateApproved, approvals.StateResetting:
+		return "reset in progress"
+	}
+	return string(r.State)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// dedupe drops repeated IDs.
+func dedupe(p policy.Principals) policy.Principals {
+	seen := map[string]bool{}
+	var out policy.Principals
+	for _, u := range p.Users {
+		if !seen[u] {
+			seen[u] = true
+			out.Users = append(out.Users, u)
+		}
+	}
+	for _, g := range p.Usergroups {
+		if !seen[g] {
+			seen[g] = true
+			out.Usergroups = append(out.Usergroups, g)
+		}
+	}
+	return out
+}
