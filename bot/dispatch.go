@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/locksmithbot/locksmith/commands"
@@ -45,6 +46,7 @@ type ackPayload struct {
 type job struct {
 	slash       *commands.Invocation
 	action      *commands.Action
+	homeOf      string // app_home_opened: the user whose Home to publish
 	responseURL string
 	channelID   string
 	userID      string
@@ -128,12 +130,38 @@ func (b *Bot) handle(rs *runState, evt socketmode.Event) {
 		b.slashCommand(rs, evt)
 	case socketmode.EventTypeInteractive:
 		b.interactive(rs, evt)
+	case socketmode.EventTypeEventsAPI:
+		b.eventsAPI(rs, evt)
 	default:
-		// events_api and anything newer: locksmith subscribes to no events, but an
-		// envelope is acked whatever it holds, so Slack does not redeliver it.
+		// Anything newer: an envelope is acked whatever it holds, so Slack does
+		// not redeliver it.
 		if evt.Request != nil && evt.Request.EnvelopeID != "" {
 			b.ack(rs, evt.Request.EnvelopeID, nil, time.Now(), b.log.With("envelope_type", evt.Request.Type))
 		}
+	}
+}
+
+// eventsAPI acks an events_api envelope and queues what locksmith handles:
+// app_home_opened on the Home tab. Everything else is acked and ignored.
+func (b *Bot) eventsAPI(rs *runState, evt socketmode.Event) {
+	received := time.Now()
+	if evt.Request == nil {
+		return
+	}
+	log := b.log.With("envelope_type", evt.Request.Type)
+	b.ack(rs, evt.Request.EnvelopeID, nil, received, log)
+	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+	if !ok {
+		return
+	}
+	opened, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent)
+	if !ok || opened.Tab != "home" || opened.User == "" {
+		return
+	}
+	j := job{homeOf: opened.User, userID: opened.User, log: b.log.With("slack_user", opened.User)}
+	if !offer(rs.queue, j) {
+		// The Home is rebuilt the next time they open it.
+		j.log.Warn("home not published: the work queue is full")
 	}
 }
 
@@ -338,6 +366,9 @@ func (b *Bot) work(ctx context.Context, wf commands.Workflow, rs *runState) {
 	for j := range queue {
 		if ctx.Err() != nil {
 			j.log.Warn("dropped at shutdown: drain deadline passed")
+			if j.homeOf != "" {
+				continue // nobody waits for a Home: it is rebuilt when next opened
+			}
 			if dropCtx == nil {
 				var cancel context.CancelFunc
 				dropCtx, cancel = context.WithTimeout(context.Background(), dropNoticeWithin)
@@ -386,9 +417,16 @@ func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job, rs *runSt
 				reply = commands.Reply{Text: "Something went wrong (ref " + correlationID(j) + ")."}
 			}
 		}()
-		if j.slash != nil {
+		switch {
+		case j.homeOf != "":
+			if ho, ok := wf.(HomeOpener); ok {
+				if err := ho.HomeOpened(ctx, j.homeOf); err != nil {
+					j.log.Warn("home not published", "error", err)
+				}
+			}
+		case j.slash != nil:
 			reply = wf.SlashCommand(ctx, *j.slash)
-		} else {
+		default:
 			reply = wf.Action(ctx, *j.action)
 		}
 	}()
@@ -433,17 +471,30 @@ func (b *Bot) reply(ctx context.Context, j job, r commands.Reply) error {
 		}
 		j.log.Warn("response_url failed; falling back to chat.postEphemeral", "error", err)
 	}
+	channel := j.channelID
+	if channel == "" {
+		// A click in the App Home has no channel and no response_url: answer in
+		// the DM with locksmith, to that person only.
+		dm, err := b.openDM(ctx, j.userID)
+		if err != nil {
+			return err
+		}
+		channel = dm
+	}
 	return b.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
-		_, err := b.api.PostEphemeralContext(ctx, j.channelID, j.userID, b.message(text, nil))
+		_, err := b.api.PostEphemeralContext(ctx, channel, j.userID, b.message(text, nil))
 		return err
 	})
 }
 
 func correlationID(j job) string {
-	if j.slash != nil {
+	switch {
+	case j.slash != nil:
 		return j.slash.CorrelationID
+	case j.action != nil:
+		return j.action.CorrelationID
 	}
-	return j.action.CorrelationID
+	return ""
 }
 
 // loggerKey carries the per-envelope logger (with correlation_id and

@@ -93,7 +93,7 @@ func (b *Bot) PostChannel(ctx context.Context, channel, text string) error {
 // (chat.postMessage with thread_ts), visible in the channel's thread view.
 func (b *Bot) PostThread(ctx context.Context, parent commands.MessageRef, text string) error {
 	return b.call(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, parent.Channel, slack.MsgOptionText(clip(text, maxSectionText), false), slack.MsgOptionTS(parent.TS))
+		_, _, err := b.api.PostMessageContext(ctx, parent.Channel, b.message(clip(text, maxSectionText), nil), slack.MsgOptionTS(parent.TS))
 		return err
 	})
 }

@@ -34,6 +34,8 @@ type ParseResult struct {
 	Check bool
 	// BreakGlass is `--break-glass` before the reason: reset without approval.
 	BreakGlass bool
+	// Status is `status`: your requests and what waits for you, as text.
+	Status bool
 }
 
 // CustomerRef is the customer as typed, classified by shape.
@@ -67,7 +69,8 @@ const Usage = "*Usage:* `/reset-password <customer> <user> [reason…]`\n" +
 	"• `<user>`: the user's sign-in name (`alice@contoso.com`) or object ID\n" +
 	"• `[reason…]`: why, e.g. a ticket number (up to 500 characters)\n" +
 	"Example: `/reset-password contoso.onmicrosoft.com alice@contoso.com INC-4711`\n" +
-	"`/reset-password check <customer> <user>`: what would happen (the role needed, the policy, who may approve), without doing anything"
+	"`/reset-password check <customer> <user>`: what would happen (the role needed, the policy, who may approve), without doing anything\n" +
+	"`/reset-password status`: your requests and what waits for your decision"
 
 var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -99,6 +102,9 @@ func Parse(text string) ParseResult {
 		return ParseResult{Reply: Usage}
 	}
 
+	if strings.EqualFold(trimmed, "status") {
+		return ParseResult{Status: true}
+	}
 	// "check" unquoted, then a customer and a user, is a dry run. A customer
 	// whose name starts with "check" can still be given in quotes.
 	check := false

@@ -90,6 +90,9 @@ type Deps struct {
 	// LateRetryFirst is the first wait before retrying a refused outcome write
 	// (default 1 s; it doubles up to a minute).
 	LateRetryFirst time.Duration
+	// Homes publishes App Home views (nil: none; /reset-password status works
+	// either way).
+	Homes HomePublisher
 }
 
 // Service is the /reset-password workflow. It implements Workflow.
@@ -106,6 +109,8 @@ type Service struct {
 	opTimeout time.Duration
 	policy    atomic.Pointer[Policy]
 	outbox    Outbox
+	homes     HomePublisher // nil: no App Home
+	homeUsers userSet
 
 	lateRetryFirst time.Duration
 	// offerRetryFirst is the first wait before retrying the DM that carries the
@@ -129,7 +134,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	s := &Service{
 		pc: d.Partner, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
-		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}),
+		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}), homes: d.Homes,
 	}
 	if s.outbox == nil {
 		s.outbox = &memoryOutbox{}
@@ -231,6 +236,14 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	parsed := Parse(in.Text)
 	if parsed.Reply != "" {
 		return Reply{Text: parsed.Reply}
+	}
+	if parsed.Status {
+		h, err := s.HomeFor(ctx, in.UserID)
+		if err != nil {
+			log.Error("building the status failed", "err", err)
+			return Reply{Text: "locksmith could not read your requests just now. Try again shortly."}
+		}
+		return Reply{Text: statusText(h)}
 	}
 	// When every policy needs a reason, refuse before any lookup; otherwise the
 	// policy that applies decides, once the customer and target are known.

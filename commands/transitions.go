@@ -57,6 +57,7 @@ func (s *Service) announceRequest(r approvals.Request, outcome approvals.Outcome
 		TenantID: r.TenantID, CustomerDomain: r.CustomerDomain, TargetObjectID: r.TargetObjectID, TargetUPN: r.TargetUPN,
 		Outcome: outcome, Detail: r.Detail,
 	})
+	s.refreshHomes(r)
 }
 
 // finish moves a claimed request to done or failed. Partner Center has already

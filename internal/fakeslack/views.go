@@ -276,3 +276,60 @@ func (s *Server) checkViewAckLocked(payload json.RawMessage) {
 		s.unexpectedLocked(fmt.Sprintf("view_submission ack with unknown response_action %q", p.ResponseAction))
 	}
 }
+
+// ClickInView delivers a block_actions envelope as if userID clicked the
+// element with actionID in a view (their Home tab, or an open modal): the
+// container is the view, and there is no channel, message or response_url.
+func (s *Server) ClickInView(ctx context.Context, userID, viewID, actionID, value string) (string, error) {
+	envID := uuid.NewString()
+	s.mu.Lock()
+	u, v := s.users[userID], s.views[viewID]
+	if u == nil || v == nil || v.UserID != userID {
+		s.mu.Unlock()
+		return "", fmt.Errorf("fakeslack: click by %q in unknown view %q", userID, viewID)
+	}
+	action := blockAction{ActionID: actionID, Type: "button", Value: value, ActionTS: s.nextTSLocked()}
+	blockID, elem, found := findActionValue(v.Blocks, actionID, value)
+	if !found {
+		s.mu.Unlock()
+		return "", fmt.Errorf("fakeslack: view %q has no element %q", viewID, actionID)
+	}
+	action.BlockID, action.Text, action.Style = blockID, elem["text"], jsonString(elem["style"])
+	if value == "" {
+		action.Value = jsonString(elem["value"])
+	}
+	payload := map[string]any{
+		"type":                  "block_actions",
+		"user":                  actionUser{ID: u.id, Username: u.name, Name: u.name, TeamID: TeamID},
+		"api_app_id":            AppID,
+		"token":                 VerificationToken,
+		"container":             map[string]any{"type": "view", "view_id": v.ID},
+		"trigger_id":            s.issueTriggerLocked(u.id),
+		"team":                  actionTeam{ID: TeamID, Domain: TeamDomain},
+		"is_enterprise_install": false,
+		"view":                  viewObject(v),
+		"actions":               []blockAction{action},
+	}
+	s.mu.Unlock()
+	return s.sendEnvelope(ctx, &envelope{
+		id: envID, userID: userID,
+		frame: envelopeFrame(envID, "interactive", false, payload),
+	})
+}
+
+// findActionValue is findAction for views, where the same button (Reset, say)
+// appears once per request: it matches the value too, when one is given.
+func findActionValue(blocks json.RawMessage, actionID, value string) (string, map[string]json.RawMessage, bool) {
+	var list []json.RawMessage
+	if json.Unmarshal(blocks, &list) != nil {
+		return "", nil, false
+	}
+	for _, b := range list {
+		one, _ := json.Marshal([]json.RawMessage{b})
+		blockID, elem, found := findAction(one, actionID)
+		if found && (value == "" || jsonString(elem["value"]) == value) {
+			return blockID, elem, true
+		}
+	}
+	return "", nil, false
+}

@@ -147,3 +147,34 @@ func TestViewsPublishAndAppHomeOpened(t *testing.T) {
 	}
 	noUnexpected(t, s)
 }
+
+// A click in a Home tab carries the view, and no channel or response_url.
+func TestClickInView(t *testing.T) {
+	s := newServer(t)
+	c := startClient(t, s, clientOptions{})
+	ctx := testContext(t)
+	if err := s.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	home := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: []slack.Block{
+		slack.NewActionBlock("b1", slack.NewButtonBlockElement("reset", "REQ1", slack.NewTextBlockObject(slack.PlainTextType, "Reset", false, false))),
+		slack.NewActionBlock("b2", slack.NewButtonBlockElement("reset", "REQ2", slack.NewTextBlockObject(slack.PlainTextType, "Reset", false, false))),
+	}}}
+	if _, err := c.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: alice, View: home}); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := s.HomeView(alice)
+	env, err := s.ClickInView(ctx, alice, v.ID, "reset", "REQ2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := c.waitEvent(ctx, t, socketmode.EventTypeInteractive, byEnvelope(env)).Data.(slack.InteractionCallback)
+	if cb.Type != slack.InteractionTypeBlockActions || cb.Container.Type != "view" || cb.Container.ViewID != v.ID || cb.ResponseURL != "" || cb.Channel.ID != "" ||
+		len(cb.ActionCallback.BlockActions) != 1 || cb.ActionCallback.BlockActions[0].Value != "REQ2" || cb.ActionCallback.BlockActions[0].BlockID != "b2" {
+		t.Fatalf("callback = %+v", cb)
+	}
+	if _, err := s.ClickInView(ctx, bob, v.ID, "reset", ""); err == nil {
+		t.Error("a click in someone else's Home was delivered")
+	}
+	noUnexpected(t, s)
+}

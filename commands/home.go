@@ -1,0 +1,320 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/locksmithbot/locksmith/approvals"
+)
+
+// Home is one person's view of locksmith: the App Home tab, and the text of
+// /reset-password status. Text fields are mrkdwn, already escaped.
+type Home struct {
+	UserID  string
+	Mine    []HomeItem // your requests, newest first
+	Waiting []HomeItem // what you may decide (approve/deny, or review), oldest first
+	History []HomeItem // what you decided, newest first
+	// More counts what did not fit, per list.
+	MoreMine, MoreWaiting int
+}
+
+// HomeItem is one request in a Home list, with the buttons that apply to this
+// person now.
+type HomeItem struct {
+	RequestID string
+	Text      string
+	Buttons   []ActionKind
+	// ValidUntil is when the Reset button stops working (zero without one).
+	ValidUntil time.Time
+}
+
+// Home list sizes: together they keep a Home tab well under Slack's 100
+// blocks (each item is at most two).
+const (
+	homeMine    = 10
+	homeWaiting = 15
+	homeHistory = 8
+)
+
+// HomePublisher shows a Home to its user (views.publish). *bot.Bot
+// implements it; without one, Homes are built only on request.
+type HomePublisher interface {
+	PublishHome(ctx context.Context, h Home) error
+}
+
+// HomeFor builds userID's Home from the store and the policy as they are now.
+func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
+	pol := s.currentPolicy()
+	h := Home{UserID: userID}
+	now := s.now()
+
+	mine, err := s.store.RequestsOf(ctx, userID, homeMine+1)
+	if err != nil {
+		return Home{}, err
+	}
+	if len(mine) > homeMine {
+		mine, h.MoreMine = mine[:homeMine], 1
+	}
+	for _, r := range mine {
+		it := HomeItem{RequestID: r.ID, Text: homeLine(r, true)}
+		switch {
+		case r.State == approvals.StatePending:
+			it.Buttons = []ActionKind{ActionCancel}
+		case r.State == approvals.StateApproved && now.Before(r.UseBy):
+			it.Buttons, it.ValidUntil = []ActionKind{ActionReset}, r.UseBy
+		}
+		h.Mine = append(h.Mine, it)
+	}
+
+	pending, err := s.store.Pending(ctx)
+	if err != nil {
+		return Home{}, err
+	}
+	unreviewed, err := s.store.Unreviewed(ctx)
+	if err != nil {
+		return Home{}, err
+	}
+	for _, r := range append(pending, unreviewed...) {
+		if r.RequesterID == userID || (r.State == approvals.StatePending && !now.Before(r.ExpiresAt)) {
+			continue
+		}
+		if r.State != approvals.StatePending && contains(pol.BreakGlass.SecurityContacts, userID) {
+			h.addWaiting(HomeItem{RequestID: r.ID, Text: homeLine(r, false), Buttons: []ActionKind{ActionReview}})
+			continue
+		}
+		rule, reply := pol.ruleOfRequest(r)
+		if reply != "" {
+			continue
+		}
+		full, err := s.store.Get(ctx, r.ID) // with its approvals
+		if err != nil {
+			return Home{}, err
+		}
+		if approvedBy(full, userID) {
+			continue
+		}
+		el, err := s.mayDecide(ctx, pol, rule, full, userID, "approve")
+		if err != nil {
+			return Home{}, err
+		}
+		if !el.ok {
+			continue
+		}
+		buttons := []ActionKind{ActionApprove, ActionDeny}
+		if r.State != approvals.StatePending {
+			buttons = []ActionKind{ActionReview}
+		}
+		h.addWaiting(HomeItem{RequestID: r.ID, Text: homeLine(full, false), Buttons: buttons})
+	}
+
+	decided, err := s.store.DecidedBy(ctx, userID, homeHistory)
+	if err != nil {
+		return Home{}, err
+	}
+	for _, r := range decided {
+		h.History = append(h.History, HomeItem{RequestID: r.ID, Text: homeLine(r, false)})
+	}
+	return h, nil
+}
+
+func (h *Home) addWaiting(it HomeItem) {
+	if len(h.Waiting) == homeWaiting {
+		h.MoreWaiting++
+		return
+	}
+	h.Waiting = append(h.Waiting, it)
+}
+
+func approvedBy(r approvals.Request, userID string) bool {
+	for _, a := range r.Approvals {
+		if a.ApproverID == userID {
+			return true
+		}
+	}
+	return false
+}
+
+// homeLine is one request in a line: who, whom, where, and where it stands.
+func homeLine(r approvals.Request, mine bool) string {
+	who := ""
+	if !mine {
+		who = fmt.Sprintf("<@%s>: ", Escape(r.RequesterID, 20))
+	}
+	line := fmt.Sprintf("%s*%s* at *%s* · %s", who, Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), homeState(r))
+	if r.BreakGlass {
+		line = ":rotating_light: break-glass · " + line
+	}
+	if r.Ticket != "" {
+		line += " · ticket " + ticketText(r.Ticket, r.TicketURL)
+	}
+	return line
+}
+
+// homeState says where a request stands, in a few words.
+func homeState(r approvals.Request) string {
+	switch r.State {
+	case approvals.StatePending:
+		s := "waiting for approval"
+		if r.ApprovalsRequired > 1 {
+			s += " (" + progress(r) + ")"
+		}
+		return s + ", expires " + slackTime(r.ExpiresAt)
+	case approvals.StateApproved:
+		return "approved, reset before " + slackTime(r.UseBy)
+	case approvals.StateDenied:
+		s := fmt.Sprintf("denied by <@%s> %s", Escape(r.DeciderID, 20), slackTime(r.DecidedAt))
+		if r.Detail != "" {
+			s += ": " + Escape(r.Detail, 200)
+		}
+		return s
+	case approvals.StateCancelled:
+		return "withdrawn " + slackTime(r.DecidedAt)
+	case approvals.StateExpired:
+		return "expired"
+	case approvals.StateResetting:
+		return "reset in progress"
+	case approvals.StateDone:
+		s := "password reset " + slackTime(r.FinishedAt)
+		if r.BreakGlass && r.ReviewedAt.IsZero() {
+			s += ", *not yet reviewed*"
+		}
+		return s
+	case approvals.StateFailed:
+		return "failed: " + Escape(r.Detail, 200)
+	}
+	return string(r.State)
+}
+
+// statusText is a Home as text: /reset-password status.
+func statusText(h Home) string {
+	var b strings.Builder
+	section := func(title string, items []HomeItem, more int, empty string) {
+		fmt.Fprintf(&b, "*%s*", title)
+		if len(items) == 0 {
+			b.WriteString("\n_" + empty + "_")
+		}
+		for _, it := range items {
+			b.WriteString("\n• " + it.Text)
+			if len(it.Buttons) > 0 {
+				var names []string
+				for _, k := range it.Buttons {
+					names = append(names, buttonLabel(k))
+				}
+				b.WriteString(" (" + strings.Join(names, ", ") + ": in locksmith's Home tab)")
+			}
+		}
+		if more > 0 {
+			b.WriteString("\n…and more")
+		}
+		b.WriteString("\n")
+	}
+	section("Your requests", h.Mine, h.MoreMine, "none")
+	section("Waiting for you", h.Waiting, h.MoreWaiting, "nothing")
+	section("Recently decided by you", h.History, 0, "nothing")
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// buttonLabel is what a button says.
+func buttonLabel(k ActionKind) string {
+	switch k {
+	case ActionApprove:
+		return "Approve"
+	case ActionDeny:
+		return "Deny…"
+	case ActionCancel:
+		return "Withdraw"
+	case ActionReset:
+		return "Reset password now"
+	case ActionReview:
+		return "Acknowledge"
+	}
+	return string(k)
+}
+
+// HomeOpened publishes userID's Home (app_home_opened) and remembers that they
+// use it, so later transitions that concern them refresh it.
+func (s *Service) HomeOpened(ctx context.Context, userID string) error {
+	s.homeUsers.add(userID)
+	return s.publishHome(ctx, userID)
+}
+
+func (s *Service) publishHome(ctx context.Context, userID string) error {
+	if s.homes == nil {
+		return nil
+	}
+	h, err := s.HomeFor(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("build the Home of %s: %w", userID, err)
+	}
+	return s.homes.PublishHome(ctx, h)
+}
+
+// refreshHomes republishes, in the background, the Homes of everyone a change
+// to r concerns: its requester and approvers always (their Reset button lives
+// there too), and the others who may decide it when they have opened their
+// Home on this replica (an opened Home is rebuilt anyway).
+func (s *Service) refreshHomes(r approvals.Request) {
+	if s.homes == nil {
+		return
+	}
+	users := []string{r.RequesterID}
+	for _, a := range r.Approvals {
+		users = append(users, a.ApproverID)
+	}
+	if r.DeciderID != "" {
+		users = append(users, r.DeciderID)
+	}
+	users = append(users, s.homeUsers.list()...)
+	seen := map[string]bool{}
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), mustFinishWithin)
+		defer cancel()
+		for _, u := range users {
+			if seen[u] || u == "" || u == systemActor.ID {
+				continue
+			}
+			seen[u] = true
+			if err := s.publishHome(ctx, u); err != nil {
+				s.log.Warn("home refresh failed", "slack_user", u, "request_id", r.ID, "err", err)
+			}
+		}
+	}()
+}
+
+// userSet is the users who opened their Home on this replica, bounded: a
+// Home not refreshed is still rebuilt when its user opens it.
+type userSet struct {
+	mu    sync.Mutex
+	order []string
+	in    map[string]bool
+}
+
+const maxHomeUsers = 200
+
+func (u *userSet) add(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.in == nil {
+		u.in = map[string]bool{}
+	}
+	if u.in[id] {
+		return
+	}
+	if len(u.order) == maxHomeUsers {
+		delete(u.in, u.order[0])
+		u.order = u.order[1:]
+	}
+	u.order = append(u.order, id)
+	u.in[id] = true
+}
+
+func (u *userSet) list() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.order...)
+}
