@@ -71,6 +71,19 @@ func (s *Service) dryRun(ctx context.Context, log *slog.Logger, pol *Policy, a a
 			line("Reason: optional.")
 		}
 		line("A request expires after %s without a decision; an approval must be used within %s.", rule.ExpiresAfter, rule.UseWithin)
+		if !pol.BreakGlass.People.Empty() {
+			onList, err := s.principalsName(ctx, pol.BreakGlass.People, a.ID)
+			switch {
+			case err != nil:
+				line("Break-glass: _could not be checked_.")
+			case !rule.BreakGlass:
+				line("Break-glass: not allowed by this policy.")
+			case onList:
+				line("Break-glass: allowed for you (`%s` with a reason), and reviewed afterwards.", breakGlassFlag)
+			default:
+				line("Break-glass: allowed by this policy, but you are not on the break-glass list.")
+			}
+		}
 	}
 	if t.user.Synced() {
 		line("%s", syncedWarning(t.user))

@@ -126,3 +126,12 @@ func TestCheck_SyncedUserWithoutApproval(t *testing.T) {
 		t.Errorf("detail = %q", e.Detail)
 	}
 }
+
+func TestCheck_SaysWhetherBreakGlassIsOpen(t *testing.T) {
+	h := newHarness(t, true)
+	withBreakGlass(h)
+	wantContains(t, "on the list", h.slash(requester, "check "+custDomain+" "+aliceUPN), "Break-glass: allowed for you")
+	wantContains(t, "not on the list", h.slash(approver, "check "+custDomain+" "+aliceUPN), "you are not on the break-glass list")
+	withLeads(h, adminsRule()) // BreakGlass false
+	wantContains(t, "policy off", h.slash(requester, "check "+custDomain+" "+aliceUPN), "Break-glass: not allowed by this policy")
+}

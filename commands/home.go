@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/partner"
 )
 
 // Home is one person's view of locksmith: the App Home tab, and the text of
@@ -267,13 +268,29 @@ func (s *Service) refreshHomes(r approvals.Request) {
 	if r.DeciderID != "" {
 		users = append(users, r.DeciderID)
 	}
-	users = append(users, s.homeUsers.list()...)
+	if r.ReviewedBy != "" {
+		users = append(users, r.ReviewedBy)
+	}
+	pol := s.currentPolicy()
 	seen := map[string]bool{}
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), mustFinishWithin)
 		defer cancel()
+		// Of the others who opened their Home here, those this request
+		// concerns: who may decide or review it.
+		if rule, reply := pol.ruleOfRequest(r); reply == "" {
+			may := eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID)
+			if r.BreakGlass {
+				may.Users = append(may.Users, pol.BreakGlass.SecurityContacts...)
+			}
+			for _, u := range s.homeUsers.list() {
+				if ok, err := s.principalsName(ctx, may, u); err == nil && ok {
+					users = append(users, u)
+				}
+			}
+		}
 		for _, u := range users {
 			if seen[u] || u == "" || u == systemActor.ID {
 				continue

@@ -120,6 +120,7 @@ func TestHome_TwoApprovalsAndBreakGlass(t *testing.T) {
 	}
 
 	withBreakGlass(h)
+	h.clock.Advance(time.Minute) // newest first needs distinct times
 	if r := h.slash(requester, breakGlassText+" INC-4712"); !strings.Contains(r, "Done") {
 		t.Fatalf("break-glass: %q", r)
 	}
@@ -183,4 +184,24 @@ func TestHome_RefreshedOnTransitions(t *testing.T) {
 	// The button in the Home works like the one in the DM.
 	reply := h.click(ActionReset, id, requester)
 	wantContains(t, "reset from Home", reply, "Done")
+}
+
+// Homes of people a request does not concern are not republished.
+func TestHome_RefreshOnlyForThoseConcerned(t *testing.T) {
+	h := newHarness(t, true)
+	homes := &fakeHomes{}
+	h.svc.homes = homes
+	for _, u := range []string{uaApprover, stranger} {
+		if err := h.svc.HomeOpened(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.request()
+	h.svc.Wait(context.Background())
+	if _, n := homes.last(uaApprover); n != 2 {
+		t.Errorf("an approver's Home was published %d times; want at opening and for the request", n)
+	}
+	if _, n := homes.last(stranger); n != 1 {
+		t.Errorf("a stranger's Home was published %d times; want only at opening", n)
+	}
 }

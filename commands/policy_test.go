@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/internal/dbtest"
 	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
@@ -233,4 +234,55 @@ func TestDeny_WithReason(t *testing.T) {
 	if got := h.get(id).Detail; got != "wrong user: call <@U0ALL> & check" {
 		t.Errorf("stored detail = %q", got)
 	}
+}
+
+// Two approvals needed, three leads clicking Approve at once through two
+// replicas (two Services, two Stores, one database), 50 times: every trial
+// ends approved by exactly one transition, with two distinct approvers, one
+// approved audit row, and one "Approved." reply.
+func TestPolicy_ConcurrentApprovalsTwoReplicas(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarnessOn(t, true, dsn)
+		withLeads(h, adminsRule())
+		services := []*Service{h.svc, h.replica()}
+		const trials = 50
+		for trial := 0; trial < trials; trial++ {
+			h.slash(requester, custDomain+" "+aliceUPN+" INC-4711")
+			cards := h.msg.Posted()
+			id := cards[len(cards)-1].RequestID
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var replies []string
+			start := make(chan struct{})
+			for i, lead := range []string{lead1, lead2, lead3} {
+				svc := services[i%2]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					r := svc.Action(context.Background(), Action{Kind: ActionApprove, RequestID: id, UserID: lead, UserName: lead, CorrelationID: "corr-" + lead})
+					mu.Lock()
+					replies = append(replies, r.Text)
+					mu.Unlock()
+				}()
+			}
+			close(start)
+			wg.Wait()
+			r := h.get(id)
+			all := strings.Join(replies, "\n")
+			if r.State != approvals.StateApproved || r.ApprovalsCount != 2 || len(r.Approvals) != 2 || r.Approvals[0].ApproverID == r.Approvals[1].ApproverID ||
+				strings.Count(all, "Approved.") != 1 || strings.Count(all, "recorded (1 of 2)") != 1 {
+				t.Fatalf("trial %d: %+v\nreplies:\n%s", trial, r, all)
+			}
+			var approved int
+			for _, e := range h.events() {
+				if e.RequestID == id && e.Outcome == approvals.OutcomeApproved {
+					approved++
+				}
+			}
+			if approved != 1 {
+				t.Fatalf("trial %d: %d approved rows", trial, approved)
+			}
+		}
+	})
 }
