@@ -95,14 +95,11 @@ func (s *Store) transition(ctx context.Context, id string, tr transition) (Reque
 			return nil
 		}
 		if tr.deadline != "" && !deadlineOf(cur, cur.State).After(now) {
-			exp, ok, err := s.expireTx(ctx, tx, cur, now)
+			ce, err := s.expireFound(ctx, tx, cur, now)
 			if err != nil {
 				return err
 			}
-			if !ok { // cannot happen: we hold the write lock and just read the row
-				return fmt.Errorf("request %s could not be expired", id)
-			}
-			refused = &ConflictError{Current: exp, ExpiredNow: true}
+			refused = ce
 			return nil
 		}
 		if tr.rule != nil {
@@ -119,6 +116,20 @@ func (s *Store) transition(ctx context.Context, id string, tr transition) (Reque
 		return Request{}, refused
 	}
 	return out, nil
+}
+
+// expireFound expires cur, which the caller read in tx past its deadline,
+// and returns the conflict that reports it (ExpiredNow: the caller must tell
+// people, the sweeper will not).
+func (s *Store) expireFound(ctx context.Context, tx *sql.Tx, cur Request, now time.Time) (*ConflictError, error) {
+	exp, ok, err := s.expireTx(ctx, tx, cur, now)
+	if err != nil {
+		return nil, err
+	}
+	if !ok { // cannot happen: we hold the write lock and just read the row
+		return nil, fmt.Errorf("request %s could not be expired", cur.ID)
+	}
+	return &ConflictError{Current: exp, ExpiredNow: true}, nil
 }
 
 // deadlineOf is the time by which a request in state st must move on, or the
@@ -172,14 +183,11 @@ func (s *Store) Approve(ctx context.Context, id, approverID, approverName string
 			refused = ErrSelfDecision
 			return nil
 		case !cur.ExpiresAt.After(now):
-			exp, ok, err := s.expireTx(ctx, tx, cur, now)
+			ce, err := s.expireFound(ctx, tx, cur, now)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				return fmt.Errorf("request %s could not be expired", id)
-			}
-			refused = &ConflictError{Current: exp, ExpiredNow: true}
+			refused = ce
 			return nil
 		}
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO request_approvals (request_id, approver_id, approver_name, approved_at, ordinal)

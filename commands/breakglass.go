@@ -167,16 +167,7 @@ func (s *Service) remindReviews(ctx context.Context) error {
 			Escape(claimed.RequesterID, 20), Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(claimed.CreatedAt), principalsText(dedupe(who)))
 		log := s.log.With("request_id", claimed.ID, "sweep", true)
 		s.announceRequest(claimed, approvals.OutcomeReviewReminded, systemActor, claimed.CorrelationID)
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mustFinishWithin)
-		if claimed.ApprovalTS != "" {
-			err = s.msg.PostThread(pctx, MessageRef{Channel: claimed.ApprovalChannel, TS: claimed.ApprovalTS}, text)
-		} else {
-			err = s.msg.PostChannel(pctx, pol.ApprovalChannel, text)
-		}
-		cancel()
-		if err != nil {
-			log.Error("posting a review reminder failed", "err", err)
-		}
+		s.postUnderCard(ctx, log, pol, claimed, text)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,19 +126,7 @@ func TestBreakGlass_ReviewRemindersOnceWithTwoReplicas(t *testing.T) {
 		other := h.replica()
 		h.slash(requester, breakGlassText)
 		id := h.msg.Posted()[0].RequestID
-		sweepBoth := func() {
-			var wg sync.WaitGroup
-			for _, svc := range []*Service{h.svc, other, h.svc, other} {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := svc.Sweep(context.Background()); err != nil {
-						t.Errorf("Sweep: %v", err)
-					}
-				}()
-			}
-			wg.Wait()
-		}
+		sweepBoth := func() { sweepAtOnce(t, h.svc, other, h.svc, other) }
 		sweepBoth()
 		if n := len(h.msg.ThreadPosts()); n != 0 {
 			t.Fatalf("%d reminders at once", n)

@@ -129,25 +129,13 @@ func eligiblePrincipals(pol *Policy, rule policy.Rule, c partner.Customer, need 
 		return withoutUser(rule.Approvers, requesterID)
 	}
 	var p policy.Principals
-	seen := map[string]bool{}
 	for _, g := range pol.Grants {
-		if !g.covers(c) || !(access{best: bestRole([]Grant{g}, c)}).allows(need) {
-			continue
-		}
-		for _, u := range g.Users {
-			if !seen[u] {
-				seen[u] = true
-				p.Users = append(p.Users, u)
-			}
-		}
-		for _, gr := range g.Usergroups {
-			if !seen[gr] {
-				seen[gr] = true
-				p.Usergroups = append(p.Usergroups, gr)
-			}
+		if g.covers(c) && (access{best: bestRole([]Grant{g}, c)}).allows(need) {
+			p.Users = append(p.Users, g.Users...)
+			p.Usergroups = append(p.Usergroups, g.Usergroups...)
 		}
 	}
-	return withoutUser(p, requesterID)
+	return withoutUser(dedupe(p), requesterID)
 }
 
 // withoutUser drops userID from the named users (a group is shown whole; the

@@ -67,17 +67,23 @@ func (s *Service) sendNudge(ctx context.Context, log *slog.Logger, pol *Policy, 
 		TenantID: claimed.TenantID, CustomerDomain: claimed.CustomerDomain, TargetObjectID: claimed.TargetObjectID, TargetUPN: claimed.TargetUPN,
 		Outcome: outcome, Detail: detail,
 	})
+	s.postUnderCard(ctx, log, pol, claimed, text)
+}
+
+// postUnderCard posts text in the thread of r's card, or in the approval
+// channel when no card was recorded. A message claimed in the store is not
+// retried when Slack refuses it (a retry could send it twice); the log says so.
+func (s *Service) postUnderCard(ctx context.Context, log *slog.Logger, pol *Policy, r approvals.Request, text string) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mustFinishWithin)
 	defer cancel()
-	if claimed.ApprovalChannel != "" && claimed.ApprovalTS != "" {
-		err = s.msg.PostThread(pctx, MessageRef{Channel: claimed.ApprovalChannel, TS: claimed.ApprovalTS}, text)
+	var err error
+	if r.ApprovalChannel != "" && r.ApprovalTS != "" {
+		err = s.msg.PostThread(pctx, MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}, text)
 	} else {
 		err = s.msg.PostChannel(pctx, pol.ApprovalChannel, text)
 	}
 	if err != nil {
-		// Claimed and audited, but not seen: not retried, or a flaky Slack
-		// could make a reminder go out twice. The log says so.
-		log.Error("posting a nudge failed", "nudge", n, "err", err)
+		log.Error("posting in the card's thread failed", "err", err)
 	}
 }
 

@@ -114,17 +114,7 @@ func TestNudges_OnceWithTwoReplicas(t *testing.T) {
 			h.request()
 		}
 		h.clock.Advance(6 * time.Minute)
-		var wg sync.WaitGroup
-		for _, svc := range []*Service{h.svc, other, h.svc, other} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := svc.Sweep(context.Background()); err != nil {
-					t.Errorf("Sweep: %v", err)
-				}
-			}()
-		}
-		wg.Wait()
+		sweepAtOnce(t, h.svc, other, h.svc, other)
 		if n := len(h.msg.ThreadPosts()); n != 5 {
 			t.Fatalf("%d reminders for 5 requests swept by two replicas; want 5", n)
 		}
@@ -150,4 +140,20 @@ func equalOutcomes(a, b []approvals.Outcome) bool {
 		}
 	}
 	return true
+}
+
+// sweepAtOnce runs every service's Sweep at the same time, as replicas do.
+func sweepAtOnce(t *testing.T, services ...*Service) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, svc := range services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := svc.Sweep(context.Background()); err != nil {
+				t.Errorf("Sweep: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
