@@ -10,6 +10,7 @@ import (
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/partner"
+	"github.com/locksmithbot/locksmith/policy"
 )
 
 // Action handles a button click. Everything is reloaded from the store and
@@ -73,21 +74,9 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	if a.ID != req.RequesterID && req.State != approvals.StatePending {
 		return Reply{Text: stateText(req)}
 	}
-	rule, reply := pol.ruleOfRequest(req)
-	if reply != "" {
-		return Reply{Text: reply}
-	}
-	el, err := s.mayDecide(ctx, pol, rule, req, a.ID, verb)
-	if err != nil {
-		log.Error("grant check failed", "err", err)
-		if errors.As(err, new(*AccountError)) {
-			s.refuseOnRequest(ctx, a, in.CorrelationID, req, err.Error())
-		}
-		return Reply{Text: permissionProblem(err, "Try again shortly.")}
-	}
-	if !el.ok {
-		s.refuseOnRequest(ctx, a, in.CorrelationID, req, el.why)
-		return Reply{Text: el.text}
+	rule, reply, ok := s.checkDecider(ctx, log, pol, a, in, req, verb)
+	if !ok {
+		return reply
 	}
 
 	if in.Kind == ActionDeny {
@@ -129,6 +118,28 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		ValidUntil:  updated.UseBy,
 	})
 	return Reply{Text: fmt.Sprintf("Approved. <@%s> can now reset the password of %s.", Escape(updated.RequesterID, 20), Escape(updated.TargetUPN, 120))}
+}
+
+// checkDecider finds req's rule and checks that a may decide (verb) under
+// it; a refusal is audited. ok is false with the reply when they may not.
+func (s *Service) checkDecider(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request, verb string) (policy.Rule, Reply, bool) {
+	rule, reply := pol.ruleOfRequest(req)
+	if reply != "" {
+		return rule, Reply{Text: reply}, false
+	}
+	el, err := s.mayDecide(ctx, pol, rule, req, a.ID, verb)
+	if err != nil {
+		log.Error("grant check failed", "err", err)
+		if errors.As(err, new(*AccountError)) {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, err.Error())
+		}
+		return rule, Reply{Text: permissionProblem(err, "Try again shortly.")}, false
+	}
+	if !el.ok {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, el.why)
+		return rule, Reply{Text: el.text}, false
+	}
+	return rule, Reply{}, true
 }
 
 // deny ends a pending request; reason (possibly empty) reaches the requester

@@ -104,18 +104,8 @@ func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		return Reply{Text: "You can't review your own break-glass reset: someone else must."}
 	}
 	if !contains(pol.BreakGlass.SecurityContacts, a.ID) {
-		rule, reply := pol.ruleOfRequest(req)
-		if reply != "" {
-			return Reply{Text: reply}
-		}
-		el, err := s.mayDecide(ctx, pol, rule, req, a.ID, "review")
-		if err != nil {
-			log.Error("grant check failed", "err", err)
-			return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done."}
-		}
-		if !el.ok {
-			s.refuseOnRequest(ctx, a, in.CorrelationID, req, el.why)
-			return Reply{Text: el.text}
+		if _, reply, ok := s.checkDecider(ctx, log, pol, a, in, req, "review"); !ok {
+			return reply
 		}
 	}
 	updated, err := s.store.AcknowledgeReview(ctx, req.ID, a.ID, a.Name)
