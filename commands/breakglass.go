@@ -103,10 +103,14 @@ func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "requester tried to review their own break-glass reset")
 		return Reply{Text: "You can't review your own break-glass reset: someone else must."}
 	}
-	if !contains(pol.BreakGlass.SecurityContacts, a.ID) {
-		if _, reply, ok := s.checkDecider(ctx, log, pol, a, in, req, "review"); !ok {
-			return reply
+	if contains(pol.BreakGlass.SecurityContacts, a.ID) {
+		// A security contact needs no grant, but a live, full account.
+		if err := s.checkAccount(ctx, a.ID); err != nil {
+			log.Error("account check failed", "err", err)
+			return Reply{Text: permissionProblem(err, "Try again shortly.")}
 		}
+	} else if _, reply, ok := s.checkDecider(ctx, log, pol, a, in, req, "review"); !ok {
+		return reply
 	}
 	updated, err := s.store.AcknowledgeReview(ctx, req.ID, a.ID, a.Name)
 	var reviewed *approvals.ReviewedError

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -98,8 +99,14 @@ func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
 			continue
 		}
 		el, err := s.mayDecide(ctx, pol, rule, full, userID, "approve")
-		if err != nil {
+		if errors.As(err, new(*AccountError)) {
 			return Home{}, err
+		}
+		if err != nil {
+			// A user group that cannot be read hides this request only; the
+			// click itself is checked again anyway.
+			s.log.Warn("home: eligibility not known", "slack_user", userID, "request_id", r.ID, "err", err)
+			continue
 		}
 		if !el.ok {
 			continue
