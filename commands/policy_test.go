@@ -286,3 +286,53 @@ func TestPolicy_ConcurrentApprovalsTwoReplicas(t *testing.T) {
 		}
 	})
 }
+
+// fakePeople answers users.info from a map; absent users are active members.
+type fakePeople map[string]Person
+
+func (f fakePeople) Person(_ context.Context, id string) (Person, error) {
+	p, ok := f[id]
+	if !ok {
+		return Person{ID: id, RealName: id}, nil
+	}
+	return p, nil
+}
+
+// Named approvers and security contacts need no grant, but a live account.
+func TestPolicy_NamedApproversNeedALiveAccount(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, adminsRule())
+	withBreakGlass(h)
+	h.svc.people = fakePeople{lead2: {ID: lead2, Deleted: true}, ciso: {ID: ciso, Restricted: true}}
+	h.slash(requester, custDomain+" "+aliceUPN+" INC-4711")
+	id := h.msg.Posted()[0].RequestID
+	reply := h.click(ActionApprove, id, lead2)
+	wantContains(t, "deactivated lead", reply, "a deactivated account", "Nothing was done")
+	if got := h.get(id).ApprovalsCount; got != 0 {
+		t.Fatalf("a deactivated lead's approval counted: %d", got)
+	}
+	// An approval by someone deactivated later no longer counts at reset.
+	h.click(ActionApprove, id, lead1)
+	h.click(ActionApprove, id, lead3)
+	h.wantState(id, approvals.StateApproved)
+	h.svc.people = fakePeople{lead2: {ID: lead2, Deleted: true}, lead3: {ID: lead3, Bot: true}, ciso: {ID: ciso, Restricted: true}}
+	reply = h.click(ActionReset, id, requester)
+	wantContains(t, "reset", reply, "approval by <@"+lead3+"> no longer counts", "a bot")
+	if n := h.pc.count("ResetPassword"); n != 0 {
+		t.Fatal("reset on an approval by a bot account")
+	}
+
+	h.svc.people = fakePeople{ciso: {ID: ciso, Restricted: true}}
+	noBG := adminsRule()
+	noBG.BreakGlass = true
+	withLeads(h, noBG)
+	if r := h.slash(requester, breakGlassText+" INC-4713"); !strings.Contains(r, "Done") {
+		t.Fatalf("break-glass: %q", r)
+	}
+	bg := h.msg.Posted()[len(h.msg.Posted())-1].RequestID
+	reply = h.click(ActionReview, bg, ciso)
+	wantContains(t, "guest security contact", reply, "a guest")
+	if r := h.get(bg); !r.ReviewedAt.IsZero() {
+		t.Fatal("a guest acknowledged a break-glass reset")
+	}
+}
