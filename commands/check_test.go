@@ -135,3 +135,22 @@ func TestCheck_SaysWhetherBreakGlassIsOpen(t *testing.T) {
 	withLeads(h, adminsRule()) // BreakGlass false
 	wantContains(t, "policy off", h.slash(requester, "check "+custDomain+" "+aliceUPN), "Break-glass: not allowed by this policy")
 }
+
+func TestParse_BreakGlassAndStatus(t *testing.T) {
+	p := Parse(custDomain + " " + aliceUPN + " --BREAK-GLASS  CEO locked out")
+	if p.Reply != "" || !p.BreakGlass || p.Reason != "CEO locked out" {
+		t.Errorf("--break-glass: %+v", p)
+	}
+	if p := Parse(custDomain + " " + aliceUPN + " locked out --break-glass"); p.BreakGlass {
+		t.Errorf("--break-glass after the reason's first word counted: %+v", p)
+	}
+	if p := Parse("check " + custDomain + " " + aliceUPN + " --break-glass x"); p.Reply == "" {
+		t.Errorf("check with --break-glass: %+v", p)
+	}
+	if p := Parse(" Status "); !p.Status || p.Reply != "" {
+		t.Errorf("status: %+v", p)
+	}
+	if p := Parse("status " + aliceUPN); p.Status {
+		t.Errorf("status with arguments is a request for customer \"status\": %+v", p)
+	}
+}

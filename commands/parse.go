@@ -70,7 +70,8 @@ const Usage = "*Usage:* `/reset-password <customer> <user> [reason…]`\n" +
 	"• `[reason…]`: why, e.g. a ticket number (up to 500 characters)\n" +
 	"Example: `/reset-password contoso.onmicrosoft.com alice@contoso.com INC-4711`\n" +
 	"`/reset-password check <customer> <user>`: what would happen (the role needed, the policy, who may approve), without doing anything\n" +
-	"`/reset-password status`: your requests and what waits for your decision"
+	"`/reset-password status`: your requests and what waits for your decision\n" +
+	"`/reset-password <customer> <user> --break-glass <reason>`: reset without approval when no approver can be reached (break-glass list only; reviewed afterwards)"
 
 var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
