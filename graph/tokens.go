@@ -38,9 +38,9 @@ const expiryMargin = 2 * time.Minute
 // replicas; reading it is enough because the same token redeems in every
 // tenant the service account reaches through GDAP.
 type tokenCache struct {
-	c      *Client
-	mu     sync.Mutex
-	byTen  map[string]cachedToken
+	c     *Client
+	mu    sync.Mutex
+	byTen map[string]cachedToken
 	// lastRT is the partner refresh token last redeemed, kept only so that
 	// error text from Graph can be scrubbed of it.
 	lastRT secret.Token
