@@ -20,6 +20,7 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/bot"
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/graph"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -64,6 +65,7 @@ type app struct {
 	log     *slog.Logger
 	store   *approvals.Store
 	pc      *partner.Client
+	gc      *graph.Client
 	bot     *bot.Bot
 	svc     *commands.Service
 	metrics *metrics
@@ -98,6 +100,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		store.Close()
 		return nil, err
 	}
+	gc, err := newGraphClient(cfg, pc, log, m)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	b, err := newSlackBot(cfg, log, m)
 	if err != nil {
 		store.Close()
@@ -115,7 +122,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		return nil, err
 	}
 	m.watch(store, pc)
-	return &app{cfg: cfg, log: log, store: store, pc: pc, bot: b, svc: svc, metrics: m, sealed: sealed}, nil
+	return &app{cfg: cfg, log: log, store: store, pc: pc, gc: gc, bot: b, svc: svc, metrics: m, sealed: sealed}, nil
 }
 
 // newPartnerClient and newSlackBot are the two outside connections, built the

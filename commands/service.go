@@ -51,6 +51,7 @@ type Policy struct {
 	PasswordLength   int
 	AuditChannel     string // optional: every outcome also posted here
 	Grants           []Grant
+	Graph            GraphPolicy
 }
 
 // Deps are the workflow's collaborators.

@@ -44,9 +44,17 @@ const (
 	maxPages = 50
 )
 
-// RefreshTokenFunc returns the partner's newest App+User refresh token. It is
-// read, never replaced, by this package: partner.Client owns its rotation.
-type RefreshTokenFunc func(ctx context.Context) (secret.Token, error)
+// PartnerToken is the partner's newest App+User refresh token. Public is true
+// when it was issued to a public client (a device-code sign-in): Entra then
+// refuses a client secret with the redemption.
+type PartnerToken struct {
+	Token  secret.Token
+	Public bool
+}
+
+// RefreshTokenFunc returns the partner's newest refresh token. It is read,
+// never replaced, by this package: partner.Client owns its rotation.
+type RefreshTokenFunc func(ctx context.Context) (PartnerToken, error)
 
 // Config configures a Client.
 type Config struct {

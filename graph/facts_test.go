@@ -215,3 +215,14 @@ func TestTokens_OnePerTenant_SharedRefresh_PartnerChainUntouched(t *testing.T) {
 		t.Errorf("after expiry: %d token calls, last redeemed %q", len(calls), last.RefreshToken)
 	}
 }
+
+// A partner token from a device-code sign-in (a public client) is redeemed
+// without the client secret, which Entra would refuse (AADSTS700025).
+func TestTokens_PublicClientTokenSendsNoSecret(t *testing.T) {
+	f := newFixture(t)
+	addAlice(f.fg.AddTenant(tenantA))
+	f.public.Store(true)
+	if _, err := f.c.User(ctxT(t), tenantA, "u-alice"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,21 +49,26 @@ type fixture struct {
 	logs   *syncBuffer
 	sleeps []time.Duration
 	mu     sync.Mutex
+	public atomic.Bool // the partner token came from a public client
 }
 
 // newFixture starts a fake with tenant A and a client against it. Sleeps are
 // recorded, not slept, so retry tests are instant and exact.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	f := &fixture{logs: &syncBuffer{}}
 	fg := fakegraph.New(fakegraph.Options{ClientID: testClientID, ClientSecret: testClientSecret,
-		RefreshTokenValid: func(rt string) bool { return rt == partnerRT }})
+		RefreshTokenValid:  func(rt string) bool { return rt == partnerRT },
+		RefreshTokenPublic: func(string) bool { return f.public.Load() }})
 	t.Cleanup(fg.Close)
-	f := &fixture{fg: fg, logs: &syncBuffer{}}
+	f.fg = fg
 	c, err := New(Config{
 		BaseURL: fg.URL(), AuthorityHost: fg.AuthorityURL(), ClientID: testClientID,
 		ClientSecret: secret.NewToken(testClientSecret),
-		RefreshToken: func(context.Context) (secret.Token, error) { return secret.NewToken(partnerRT), nil },
-		Logger:       slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		RefreshToken: func(context.Context) (PartnerToken, error) {
+			return PartnerToken{Token: secret.NewToken(partnerRT), Public: f.public.Load()}, nil
+		},
+		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)

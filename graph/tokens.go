@@ -124,7 +124,8 @@ type tokenError struct {
 func (tc *tokenCache) redeem(ctx context.Context, tenant string) (secret.Token, error) {
 	c := tc.c
 	const op = "get Graph token"
-	rt, err := c.cfg.RefreshToken(ctx)
+	pt, err := c.cfg.RefreshToken(ctx)
+	rt := pt.Token
 	if err != nil || rt.IsZero() {
 		return secret.Token{}, &Error{Kind: KindUnauthorised, Op: op, TenantID: tenant,
 			Advice: "no partner refresh token is available: sign in again with MFA and set PARTNER_REFRESH_TOKEN", Err: err}
@@ -137,8 +138,10 @@ func (tc *tokenCache) redeem(ctx context.Context, tenant string) (secret.Token, 
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {rt.Reveal()},
 		"client_id":     {c.cfg.ClientID},
-		"client_secret": {c.cfg.ClientSecret.Reveal()},
 		"scope":         {graphScope},
+	}
+	if !pt.Public {
+		form.Set("client_secret", c.cfg.ClientSecret.Reveal())
 	}
 	tokenURL := c.authority + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	var waited time.Duration

@@ -34,6 +34,10 @@ type Options struct {
 	// chain currently accepts (wire it to fakepartner). nil accepts any
 	// non-empty token.
 	RefreshTokenValid func(string) bool
+	// RefreshTokenPublic says whether a refresh token was issued to a public
+	// client: then a client secret is refused (AADSTS700025), as Entra does.
+	// nil: none is.
+	RefreshTokenPublic func(string) bool
 }
 
 // Server is the fake. All state is guarded by mu.

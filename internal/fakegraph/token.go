@@ -50,7 +50,16 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte,
 	case f.Get("grant_type") != "refresh_token":
 		fail(http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
 		return
-	case f.Get("client_id") != s.opts.ClientID || f.Get("client_secret") != s.opts.ClientSecret:
+	case f.Get("client_id") != s.opts.ClientID:
+		fail(http.StatusBadRequest, "unauthorized_client", 700016, "Application with identifier '"+f.Get("client_id")+"' was not found in the directory.")
+		return
+	}
+	public := s.opts.RefreshTokenPublic != nil && s.opts.RefreshTokenPublic(f.Get("refresh_token"))
+	switch {
+	case public && f.Has("client_secret"):
+		fail(http.StatusUnauthorized, "invalid_client", 700025, "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
+		return
+	case !public && f.Get("client_secret") != s.opts.ClientSecret:
 		fail(http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided.")
 		return
 	}
