@@ -16,21 +16,28 @@ const requestCols = `id, state, version, requester_id, requester_name,
 	target_object_id, target_upn, target_display_name, target_roles, role_needed,
 	reason, correlation_id, created_at, expires_at,
 	decider_id, decider_name, decided_at, use_by, claimed_at, reset_correlation_id,
-	finished_at, detail, approval_channel, approval_ts`
+	finished_at, detail, approval_channel, approval_ts,
+	target_facts, recipes`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRequest(row scanner) (Request, error) {
 	var r Request
-	var roles string
+	var roles, recipes string
 	err := row.Scan(&r.ID, &r.State, &r.Version, &r.RequesterID, &r.RequesterName,
 		&r.TenantID, &r.CustomerName, &r.CustomerDomain,
 		&r.TargetObjectID, &r.TargetUPN, &r.TargetDisplayName, &roles, &r.RoleNeeded,
 		&r.Reason, &r.CorrelationID, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt},
 		&r.DeciderID, &r.DeciderName, timeCol{&r.DecidedAt}, timeCol{&r.UseBy}, timeCol{&r.ClaimedAt},
-		&r.ResetCorrelationID, timeCol{&r.FinishedAt}, &r.Detail, &r.ApprovalChannel, &r.ApprovalTS)
+		&r.ResetCorrelationID, timeCol{&r.FinishedAt}, &r.Detail, &r.ApprovalChannel, &r.ApprovalTS,
+		&r.TargetFacts, &recipes)
 	if err != nil {
 		return Request{}, err
+	}
+	if recipes != "" {
+		if err := json.Unmarshal([]byte(recipes), &r.Recipes); err != nil {
+			return Request{}, fmt.Errorf("approvals: request %s: bad recipes: %w", r.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(roles), &r.TargetRoles); err != nil {
 		return Request{}, fmt.Errorf("approvals: request %s: bad target_roles: %w", r.ID, err)
@@ -65,18 +72,28 @@ func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
 	if err != nil {
 		return Request{}, fmt.Errorf("approvals: create: %w", err)
 	}
+	recipesJSON := ""
+	if len(r.Recipes) > 0 {
+		b, err := json.Marshal(r.Recipes)
+		if err != nil {
+			return Request{}, fmt.Errorf("approvals: create: %w", err)
+		}
+		recipesJSON = string(b)
+	}
 	now := s.clock()
 	var out Request
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		row := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO requests (id, state, version,
 			requester_id, requester_name, tenant_id, customer_name, customer_domain,
 			target_object_id, target_upn, target_display_name, target_roles, role_needed,
-			reason, correlation_id, created_at, expires_at, approval_channel, approval_ts)
-			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			reason, correlation_id, created_at, expires_at, approval_channel, approval_ts,
+			target_facts, recipes)
+			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+requestCols),
 			newID(), string(StatePending), r.RequesterID, r.RequesterName, r.TenantID, r.CustomerName, r.CustomerDomain,
 			r.TargetObjectID, r.TargetUPN, r.TargetDisplayName, string(rolesJSON), r.RoleNeeded,
-			r.Reason, r.CorrelationID, s.d.t(now), s.d.t(r.ExpiresAt), r.ApprovalChannel, r.ApprovalTS)
+			r.Reason, r.CorrelationID, s.d.t(now), s.d.t(r.ExpiresAt), r.ApprovalChannel, r.ApprovalTS,
+			r.TargetFacts, recipesJSON)
 		var err error
 		if out, err = scanRequest(row); err != nil {
 			return err

@@ -23,6 +23,9 @@ const (
 	ActionIDDeny    = "locksmith_deny"
 	ActionIDCancel  = "locksmith_cancel"
 	ActionIDReset   = "locksmith_reset"
+	ActionIDTAP     = "locksmith_tap"
+	ActionIDRevoke  = "locksmith_revoke"
+	ActionIDEnable  = "locksmith_enable"
 )
 
 // actionKinds maps action IDs to what the workflow calls them.
@@ -31,6 +34,18 @@ var actionKinds = map[string]commands.ActionKind{
 	ActionIDDeny:    commands.ActionDeny,
 	ActionIDCancel:  commands.ActionCancel,
 	ActionIDReset:   commands.ActionReset,
+	ActionIDTAP:     commands.ActionTAP,
+	ActionIDRevoke:  commands.ActionRevoke,
+	ActionIDEnable:  commands.ActionEnable,
+}
+
+// recipeButtons are the buttons of the recipes an approval may cover, in the
+// order Notice.Offer lists them.
+var recipeButtons = map[commands.Recipe]struct{ actionID, label string }{
+	commands.RecipeResetPassword:       {ActionIDReset, "Reset password now"},
+	commands.RecipeTemporaryAccessPass: {ActionIDTAP, "Temporary Access Pass now"},
+	commands.RecipeRevokeSessions:      {ActionIDRevoke, "Revoke sessions"},
+	commands.RecipeEnableAccount:       {ActionIDEnable, "Re-enable account"},
 }
 
 // Block IDs. Slack requires them unique within a message, and slack-go only
@@ -85,9 +100,15 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Password reset request", false, false)),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewSectionBlock(mrkdwn("*Reason*\n"+reason, maxSectionText), nil, nil),
+	}
+	if len(c.Facts) > 0 {
+		// Microsoft Graph's view of the user; lines arrive escaped.
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Microsoft Graph*\n"+strings.Join(c.Facts, "\n"), maxSectionText), nil, nil))
+	}
+	blocks = append(blocks,
 		slack.NewSectionBlock(mrkdwn("*Status:* "+status, maxSectionText), nil, nil),
 		slack.NewContextBlock("", mrkdwn("Request "+esc(c.RequestID, maxIDRunes)+" · user object ID "+esc(c.UserObjectID, maxIDRunes), maxContextText)),
-	}
+	)
 	if c.Buttons {
 		approve := slack.NewButtonBlockElement(ActionIDApprove, c.RequestID, plain("Approve")).WithStyle(slack.StylePrimary)
 		deny := slack.NewButtonBlockElement(ActionIDDeny, c.RequestID, plain("Deny")).WithStyle(slack.StyleDanger).
@@ -117,13 +138,22 @@ func renderNotice(n commands.Notice) (blocks []slack.Block, fallback string) {
 	if n.ResetButton != "" {
 		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDReset, n.ResetButton, plain("Reset password now")).WithStyle(slack.StylePrimary))
 	}
+	for i, r := range n.Offer {
+		if b, ok := recipeButtons[r]; ok && n.OfferRequest != "" {
+			btn := slack.NewButtonBlockElement(b.actionID, n.OfferRequest, plain(b.label))
+			if i == 0 {
+				btn = btn.WithStyle(slack.StylePrimary)
+			}
+			buttons = append(buttons, btn)
+		}
+	}
 	if n.CancelButton != "" {
 		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDCancel, n.CancelButton, plain("Withdraw request")))
 	}
 	if len(buttons) > 0 {
 		blocks = append(blocks, slack.NewActionBlock(blockNoticeActions, buttons...))
 	}
-	if n.ResetButton != "" && !n.ValidUntil.IsZero() {
+	if (n.ResetButton != "" || n.OfferRequest != "") && !n.ValidUntil.IsZero() {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Valid until "+slackDate(n.ValidUntil)+". The password is shown to you only, in this conversation.", maxContextText)))
 	}
 	return blocks, clip(text, maxFallback)
@@ -150,7 +180,14 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	if strings.TrimSpace(d.UserDisplayName) != "" {
 		who = esc(d.UserDisplayName, maxNameRunes)
 	}
-	head := "*Temporary password for " + who + "* (" + upn + ")"
+	kind, change := "Temporary password", "• "+who+" must change it at next sign-in.\n"
+	if d.TAP != nil {
+		// A Temporary Access Pass replaces sign-in, not the password: the user
+		// signs in with it and registers a method of their own.
+		kind, change = "Temporary Access Pass", fmt.Sprintf("• Valid for %s from now, %s. %s signs in with it and then sets up their own sign-in method.\n",
+			d.TAP.Lifetime, map[bool]string{true: "usable once", false: "usable more than once"}[d.TAP.UsableOnce], who)
+	}
+	head := "*" + kind + " for " + who + "* (" + upn + ")"
 	if strings.TrimSpace(d.CustomerName) != "" {
 		head += " at " + esc(d.CustomerName, maxNameRunes)
 	}
@@ -159,12 +196,12 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	blocks = []slack.Block{
 		slack.NewSectionBlock(mrkdwn(head, maxSectionText), nil, nil),
 		slack.NewSectionBlock(mrkdwn(
-			"• "+who+" must change it at next sign-in.\n"+
+			change+
 				"• Give it to them by a verified channel (phone call to a known number, in person). Never by email or chat.\n"+
 				"• Only you can see this message, and it disappears when Slack reloads. locksmith keeps no copy.",
 			maxSectionText), nil, nil),
 	}
-	return blocks, "Temporary password for " + upn, nil
+	return blocks, kind + " for " + upn, nil
 }
 
 // esc escapes user or directory text for mrkdwn and truncates it; empty text

@@ -42,8 +42,10 @@ func (s *Service) Action(ctx context.Context, in Action) Reply {
 		return s.decide(ctx, log, pol, a, in, req)
 	case ActionCancel:
 		return s.withdraw(ctx, log, a, req)
-	case ActionReset:
+	case ActionReset, ActionTAP:
 		return s.resetNow(ctx, log, pol, a, in, req)
+	case ActionRevoke, ActionEnable:
+		return s.runRecipe(ctx, log, pol, a, in, req)
 	}
 	return Reply{Text: "locksmith does not know that button."}
 }
@@ -91,6 +93,18 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		return Reply{Text: fmt.Sprintf("You can't %s this: resetting %s in *%s* needs *%s*, and your locksmith grants give you %s for that customer. Nothing changed.",
 			verb, Escape(req.TargetUPN, 120), Escape(req.CustomerName, 100), need, holds)}
 	}
+	if in.Kind == ActionApprove && req.Recipes != nil {
+		held, err := s.grantsNaming(ctx, pol.Grants, a.ID)
+		if err != nil {
+			log.Error("grant check failed", "err", err)
+			return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done."}
+		}
+		if missing := approverCovers(held, customer, need, req); len(missing) > 0 {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(missing))
+			return Reply{Text: fmt.Sprintf("You can't approve this: it covers more than resetting the password, and your locksmith grants do not allow you to %s for *%s*. Nothing changed.",
+				recipesPhrase(missing), Escape(req.CustomerName, 100))}
+		}
+	}
 
 	var (
 		updated approvals.Request
@@ -110,12 +124,12 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		s.metrics.Decision("approved")
 		status = fmt.Sprintf(":white_check_mark: Approved by <@%s> %s", Escape(a.ID, 20), slackTime(updated.DecidedAt))
 		s.updateCard(ctx, log, updated, status)
-		s.offerReset(ctx, log, updated, Notice{
+		s.offerReset(ctx, log, updated, withRecipes(Notice{
 			Text: fmt.Sprintf(":white_check_mark: <@%s> approved your request to reset the password of %s (*%s*). Click *Reset password now* when you are ready to give the user the new password; the approval is valid until %s.",
 				Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), slackTime(updated.UseBy)),
 			ResetButton: updated.ID,
 			ValidUntil:  updated.UseBy,
-		})
+		}, updated))
 		return Reply{Text: fmt.Sprintf("Approved. <@%s> can now reset the password of %s.", Escape(updated.RequesterID, 20), Escape(updated.TargetUPN, 120))}
 	}
 	s.metrics.Decision("denied")
@@ -153,6 +167,10 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	if req.State != approvals.StateApproved {
 		return Reply{Text: stateText(req)}
 	}
+	if reply, ok := s.recipeAllowedNow(ctx, pol, a, in.Kind, req); !ok {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "recipe "+string(recipeFor[in.Kind])+" not allowed now")
+		return Reply{Text: reply}
+	}
 	customer := partner.Customer{TenantID: req.TenantID, Domain: req.CustomerDomain, Name: req.CustomerName}
 	acc, err := s.accessFor(ctx, pol.Grants, a.ID, &customer)
 	if err != nil {
@@ -170,7 +188,11 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		log.Error("directory roles re-check failed", "err", err)
 		return Reply{Text: "Could not re-check the user's admin roles, so nothing was reset; your approval still stands. " + partnerProblem(ctx, err)}
 	}
-	need := partner.RequiredRole(roles)
+	need, refusal, why := s.needNow(ctx, pol, req, roles)
+	if refusal != "" {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, why)
+		return Reply{Text: refusal}
+	}
 	if roleRank(need) > roleRank(partner.Role(req.RoleNeeded)) {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("target's roles changed since approval: now needs %s", need))
 		return Reply{Text: fmt.Sprintf("%s gained an admin role since this was approved, and resetting them now needs *%s*. Nothing was reset; make a new request.", Escape(req.TargetUPN, 120), need)}
@@ -211,6 +233,9 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	s.announceRequest(claimed, approvals.OutcomeResetIntent, a, in.CorrelationID)
 
 	target := partner.User{ObjectID: claimed.TargetObjectID, UserPrincipalName: claimed.TargetUPN, DisplayName: claimed.TargetDisplayName}
+	if in.Kind == ActionTAP {
+		return s.afterTAP(ctx, log, a, in, claimed, s.issueTAP(ctx, log, pol, a.ID, customer, target))
+	}
 	out := s.setAndDeliver(ctx, log, pol, a.ID, customer, target)
 	switch {
 	case out.err != nil && classifyResetFailure(out.err) != refused:
@@ -259,7 +284,7 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	s.metrics.Reset("done")
 	done := s.finish(ctx, log, claimed, approvals.StateDone, "temporary password delivered by ephemeral DM; change required at next sign-in", a, in.CorrelationID)
 	s.updateCard(ctx, log, claimed, fmt.Sprintf(":lock: Reset done by <@%s> %s", Escape(a.ID, 20), slackTime(done)))
-	s.notify(ctx, log, claimed.RequesterID, Notice{Text: fmt.Sprintf(":lock: The password of %s (*%s*) was reset %s. The user must change it at next sign-in.",
-		Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(done))})
+	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Text: fmt.Sprintf(":lock: The password of %s (*%s*) was reset %s. The user must change it at next sign-in.",
+		Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(done))}, claimed))
 	return Reply{Text: ":white_check_mark: Done. The temporary password is in your DM with locksmith, visible only to you."}
 }

@@ -56,7 +56,10 @@ type Policy struct {
 
 // Deps are the workflow's collaborators.
 type Deps struct {
-	Partner   PartnerCenter
+	Partner PartnerCenter
+	// Directory is Microsoft Graph in customer tenants, used when the policy's
+	// graph.enabled is set; nil makes every Graph fact unknown.
+	Directory Directory
 	Messenger Messenger
 	Groups    Groups
 	// People, when set, is asked who each requester and approver is: accounts
@@ -82,6 +85,7 @@ type Deps struct {
 // Service is the /reset-password workflow. It implements Workflow.
 type Service struct {
 	pc        PartnerCenter
+	dir       Directory
 	msg       Messenger
 	groups    Groups
 	people    People
@@ -114,7 +118,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 		return nil, errors.New("commands: Partner, Messenger, Groups and Store are required")
 	}
 	s := &Service{
-		pc: d.Partner, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
+		pc: d.Partner, dir: d.Directory, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
 		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}),
 	}
@@ -251,10 +255,21 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		s.refuse(ctx, actor, in.CorrelationID, &customer, nil, "user not resolved: "+parsed.User.Value)
 		return Reply{Text: reply}
 	}
+	if v, asked := s.askGraph(ctx, pol, customer.TenantID, tgt.user.UserPrincipalName, tgt.user.ObjectID, tgt.roles); asked {
+		if v.refusal != "" {
+			s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, v.audit)
+			return Reply{Text: v.refusal}
+		}
+		tgt.withGraph(v)
+	}
 	if !acc.allows(tgt.need) {
 		s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, fmt.Sprintf("requester holds %s; target needs %s", acc.best, tgt.need))
 		return Reply{Text: fmt.Sprintf("You hold *%s* for %s, but %s has %s, so resetting their password needs *%s*. Nothing was done.",
 			acc.best, Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120), rolesPhrase(tgt.roleNames), tgt.need)}
+	}
+	if tgt.recipes = offerRecipes(allowedRecipes(held, customer, tgt.need), pol, tgt.facts); tgt.recipes != nil && len(tgt.recipes) == 0 {
+		s.refuse(ctx, actor, in.CorrelationID, &customer, &tgt.user, "no recipe the requester's grants allow applies to the target")
+		return Reply{Text: fmt.Sprintf("Your locksmith grants for *%s* allow nothing that applies to %s. Nothing was done.", Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120))}
 	}
 
 	if pol.ApprovalRequired {
@@ -290,6 +305,18 @@ type target struct {
 	roles     []partner.DirectoryRole
 	roleNames []string
 	need      partner.Role
+	facts     *TargetFacts // what Microsoft Graph said; nil without graph.enabled
+	recipes   []string     // what a request covers; nil: the reset only
+}
+
+// withGraph raises the role a reset needs to what Graph's facts require and
+// lists roles as Graph says they are held.
+func (t *target) withGraph(v verdict) {
+	if roleRank(v.need) > roleRank(t.need) {
+		t.need = v.need
+	}
+	t.roleNames = roleNamesWith(t.roleNames, v.facts)
+	t.facts = &v.facts
 }
 
 // resolveCustomer finds the one customer ref names among those the held grants

@@ -145,8 +145,9 @@ func KindOf(err error) Kind {
 	return KindUnknown
 }
 
-// Sentence is what an operator or requester should read about err: the advice
-// when there is one, else the kind and Graph's message. Never a secret.
+// Sentence is what a person in Slack should read about err: the advice when
+// there is one, else what kind of failure it was. Graph's own text is left to
+// the logs: it is not written for the reader and may quote directory data.
 func Sentence(err error) string {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -155,11 +156,15 @@ func Sentence(err error) string {
 	if e.Advice != "" {
 		return e.Advice
 	}
-	s := "Microsoft Graph answered " + e.Kind.String()
-	if e.Message != "" {
-		s += ": " + e.Message
+	switch e.Kind {
+	case KindUnavailable:
+		return "Microsoft Graph did not answer in time"
+	case KindNotFound:
+		return "Microsoft Graph does not know this user"
+	case KindRejected:
+		return "Microsoft Graph rejected the request"
 	}
-	return s
+	return "Microsoft Graph answered " + e.Kind.String()
 }
 
 func kindForStatus(status int) Kind {
