@@ -13,8 +13,29 @@ import (
 	"github.com/locksmithbot/locksmith/internal/fakepartner"
 )
 
-// graphPolicy is appended to the harness's locksmith.yaml by withGraph.
+// graphPolicy replaces the harness's locksmith.yaml in withGraph: the same
+// people and roles, every recipe allowed, and Graph on.
 const graphPolicy = `
+approval:
+  required: true
+  channel: C0APPROVALS
+password:
+  length: 20
+grants:
+  - slack_users: [U0ALICE, U0BOB]
+    slack_usergroups: [S0HELPDESK]
+    roles: ["User Administrator"]
+    customers: ["*"]
+    actions: [reset_password, temporary_access_pass, revoke_sessions, enable_account]
+  - slack_users: [U0CAROL, U0ERIN]
+    roles: ["Privileged Authentication Administrator"]
+    customers: ["*"]
+    actions: [reset_password, temporary_access_pass, revoke_sessions, enable_account]
+  - slack_users: [U0DAVE]
+    roles: ["User Administrator"]
+    customers: ["fabrikam.onmicrosoft.com"]
+audit:
+  channel: C0AUDIT
 graph:
   enabled: true
   when_unavailable: %s
@@ -48,14 +69,9 @@ func withGraph(t testing.TB, h *harness, policy string) *fakegraph.Server {
 	h.env["AZURE_AUTHORITY_HOST"] = router.URL + "/"
 	h.env["GRAPH_URL"] = fg.URL()
 	if policy != "" {
-		f, err := os.OpenFile(h.env["LOCKSMITH_CONFIG"], os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
+		if err := os.WriteFile(h.env["LOCKSMITH_CONFIG"], []byte(strings.Replace(graphPolicy, "%s", policy, 1)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.WriteString(strings.Replace(graphPolicy, "%s", policy, 1)); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 	}
 	for _, tid := range []string{contosoTenant, contosoLtd, fabrikamTenant} {
 		fg.AddTenant(tid)

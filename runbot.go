@@ -111,7 +111,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		return nil, err
 	}
 	svc, err := commands.NewService(cfg.Policy, commands.Deps{
-		Partner: pc, Messenger: b, Groups: b, People: b, Store: store,
+		Partner: pc, Directory: gc, Messenger: b, Groups: b, People: b, Store: store,
 		Logger:  log.With("component", "workflow"),
 		Metrics: m,
 		Now:     now,
