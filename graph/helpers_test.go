@@ -54,7 +54,7 @@ type fixture struct {
 
 // newFixture starts a fake with tenant A and a client against it. Sleeps are
 // recorded, not slept, so retry tests are instant and exact.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{logs: &syncBuffer{}}
 	fg := fakegraph.New(fakegraph.Options{ClientID: testClientID, ClientSecret: testClientSecret,
