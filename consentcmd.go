@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,11 +26,8 @@ func runConsent(ctx context.Context, args []string, getenv func(string) string, 
 		"Registers locksmith's app in customer tenants with the Microsoft Graph permissions it uses (Partner Center application consent). <customer> is a tenant ID or the customer's domain.", stdout)
 	all := fs.Bool("all", false, "every customer of the partner")
 	dry := fs.Bool("dry-run", false, "show what would be consented and whether a Graph token can be had today; change nothing")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return errUsage
+	if err := parseFlagsAndArgs(fs, args); err != nil {
+		return err
 	}
 	refs := fs.Args()
 	if *all == (len(refs) > 0) {

@@ -3,22 +3,20 @@ package graph
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/locksmithbot/locksmith/internal/retry"
 	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
@@ -134,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 		authority: strings.TrimSuffix(auth.String(), "/") + "/",
 		http:      noRedirects(cfg.HTTPClient),
 		log:       cfg.Logger,
-		sleep:     sleepCtx,
+		sleep:     retry.Sleep,
 		now:       time.Now,
 		newID:     uuid.NewString,
 	}
@@ -219,7 +217,7 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 		if err != nil {
 			return c.tokenFailure(cl, err)
 		}
-		e, retry := c.attempt(ctx, cl, attempt, tok)
+		e, again := c.attempt(ctx, cl, attempt, tok)
 		if e == nil {
 			return nil
 		}
@@ -234,14 +232,14 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 			c.tokens.invalidate(cl.tenant, tok)
 			continue
 		}
-		if !retry || attempt >= c.cfg.MaxAttempts {
+		if !again || attempt >= c.cfg.MaxAttempts {
 			return e
 		}
 		wait := backoff(attempt)
 		if e.RetryAfter > 0 {
 			wait = e.RetryAfter
 		}
-		if waited+wait > c.cfg.RetryBudget || !fitsDeadline(ctx, wait, c.now()) {
+		if waited+wait > c.cfg.RetryBudget || !retry.FitsDeadline(ctx, wait, c.now()) {
 			return e
 		}
 		waited += wait
@@ -269,7 +267,7 @@ func (c *Client) tokenFailure(cl *call, err error) error {
 }
 
 // attempt makes one HTTP request; retry reports whether another may succeed.
-func (c *Client) attempt(ctx context.Context, cl *call, n int, tok secret.Token) (_ *Error, retry bool) {
+func (c *Client) attempt(ctx context.Context, cl *call, n int, tok secret.Token) (_ *Error, again bool) {
 	fail := func(kind Kind, status int, err error) *Error {
 		return &Error{Kind: kind, Op: cl.op, TenantID: cl.tenant, Status: status, ClientRequestID: cl.clientRequestID, Err: err}
 	}
@@ -299,7 +297,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok secret.Token)
 		c.observe(ctx, cl, n, 0, "", start)
 		// The URL in a transport error holds only the path and query, never the
 		// token; the pass is never in a URL.
-		return fail(KindUnavailable, 0, err), cl.idempotent && retryableTransport(err)
+		return fail(KindUnavailable, 0, err), cl.idempotent && retry.Transport(err)
 	}
 	defer resp.Body.Close()
 	reqID := resp.Header.Get("request-id")
@@ -339,7 +337,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok secret.Token)
 	e.RequestID = firstNonEmpty(reqID, bodyReqID)
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
-		e.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter, _ = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 		e.Advice = "Microsoft Graph is throttling locksmith in this tenant; try again in a few minutes"
 		return e, true
 	case http.StatusForbidden:
@@ -355,7 +353,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok secret.Token)
 	if resp.StatusCode < 500 {
 		return e, false
 	}
-	e.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	e.RetryAfter, _ = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	// 503 means the request was not processed, so even a create may be retried.
 	return e, resp.StatusCode == http.StatusServiceUnavailable ||
 		(cl.idempotent && resp.StatusCode != http.StatusNotImplemented)
@@ -433,41 +431,5 @@ func list[T any](ctx context.Context, c *Client, first *call) ([]T, error) {
 	}
 }
 
-// backoff is the wait after attempt n failed: exponential, capped, half jittered.
-func backoff(n int) time.Duration {
-	d := min(backoffBase<<min(n-1, 16), backoffCap)
-	return d/2 + rand.N(d/2+1)
-}
-
-// parseRetryAfter reads Retry-After as seconds or an HTTP-date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(min(secs, 86400)) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func retryableTransport(err error) bool {
-	var cert *tls.CertificateVerificationError
-	return !errors.As(err, &cert)
-}
-
-func fitsDeadline(ctx context.Context, wait time.Duration, now time.Time) bool {
-	dl, ok := ctx.Deadline()
-	return !ok || now.Add(wait).Before(dl)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// backoff is the wait after attempt n failed.
+func backoff(n int) time.Duration { return retry.Backoff(n, backoffBase, backoffCap) }

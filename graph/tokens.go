@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/locksmithbot/locksmith/internal/retry"
 	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
@@ -146,7 +147,7 @@ func (tc *tokenCache) redeem(ctx context.Context, tenant string) (secret.Token, 
 	tokenURL := c.authority + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
-		tok, lifetime, e, retry := tc.post(ctx, tokenURL, tenant, form, secrets, attempt)
+		tok, lifetime, e, again := tc.post(ctx, tokenURL, tenant, form, secrets, attempt)
 		if e == nil {
 			now := c.now()
 			tc.mu.Lock()
@@ -156,14 +157,14 @@ func (tc *tokenCache) redeem(ctx context.Context, tenant string) (secret.Token, 
 				slog.Duration("lifetime", lifetime), slog.String("correlation_id", correlationID(ctx)))
 			return tok, nil
 		}
-		if !retry || attempt >= c.cfg.MaxAttempts {
+		if !again || attempt >= c.cfg.MaxAttempts {
 			return secret.Token{}, e
 		}
 		wait := backoff(attempt)
 		if e.RetryAfter > 0 {
 			wait = e.RetryAfter
 		}
-		if waited+wait > c.cfg.RetryBudget || !fitsDeadline(ctx, wait, c.now()) {
+		if waited+wait > c.cfg.RetryBudget || !retry.FitsDeadline(ctx, wait, c.now()) {
 			return secret.Token{}, e
 		}
 		waited += wait
@@ -202,7 +203,7 @@ func (tc *tokenCache) post(ctx context.Context, tokenURL, tenant string, form ur
 	if err != nil {
 		e := fail(KindUnavailable, 0)
 		e.Message = clean(err.Error(), secrets)
-		return secret.Token{}, 0, e, retryableTransport(err)
+		return secret.Token{}, 0, e, retry.Transport(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -223,7 +224,7 @@ func (tc *tokenCache) post(ctx context.Context, tokenURL, tenant string, form ur
 	}
 	if status == http.StatusTooManyRequests || status >= 500 {
 		e := fail(kindForStatus(status), status)
-		e.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter, _ = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 		return secret.Token{}, 0, e, true
 	}
 	var te tokenError
