@@ -184,8 +184,12 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	if d.TAP != nil {
 		// A Temporary Access Pass replaces sign-in, not the password: the user
 		// signs in with it and registers a method of their own.
+		use := "usable more than once"
+		if d.TAP.UsableOnce {
+			use = "usable once"
+		}
 		kind, change = "Temporary Access Pass", fmt.Sprintf("• Valid for %s from now, %s. %s signs in with it and then sets up their own sign-in method.\n",
-			d.TAP.Lifetime, map[bool]string{true: "usable once", false: "usable more than once"}[d.TAP.UsableOnce], who)
+			minutesText(d.TAP.Lifetime), use, who)
 	}
 	head := "*" + kind + " for " + who + "* (" + upn + ")"
 	if strings.TrimSpace(d.CustomerName) != "" {
@@ -202,6 +206,19 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 			maxSectionText), nil, nil),
 	}
 	return blocks, kind + " for " + upn, nil
+}
+
+// minutesText says a whole-minute duration the way people do: "90 minutes",
+// "2 hours".
+func minutesText(d time.Duration) string {
+	m := int(d / time.Minute)
+	switch {
+	case m%60 == 0 && m >= 120:
+		return fmt.Sprintf("%d hours", m/60)
+	case m == 60:
+		return "1 hour"
+	}
+	return fmt.Sprintf("%d minutes", m)
 }
 
 // esc escapes user or directory text for mrkdwn and truncates it; empty text

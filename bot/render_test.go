@@ -359,3 +359,40 @@ func TestPasswordRevealedInOnePlace(t *testing.T) {
 		t.Errorf("password revealed at %v; want exactly one place, in render.go", sites)
 	}
 }
+
+func TestRenderDelivery_TemporaryAccessPass(t *testing.T) {
+	const pass = "Tap-Canary-Q7x9"
+	blocks, fallback, err := renderDelivery(commands.Delivery{
+		Password: secret.NewPassword(pass), UserPrincipalName: "alice@contoso.com", CustomerName: "Contoso",
+		TAP: &commands.TAPDetails{Lifetime: 2 * time.Hour, UsableOnce: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(blocks)
+	if !strings.Contains(string(raw), "Temporary Access Pass for") || !strings.Contains(string(raw), "2 hours from now, usable once") || !strings.Contains(string(raw), pass) {
+		t.Fatalf("blocks: %s", raw)
+	}
+	if strings.Contains(fallback, pass) {
+		t.Fatal("the pass is in the notification fallback")
+	}
+	if strings.Contains(string(raw), "must change it at next sign-in") {
+		t.Fatal("a pass is described as a password")
+	}
+}
+
+func TestRenderNotice_RecipeButtons(t *testing.T) {
+	blocks, _ := renderNotice(commands.Notice{Text: "approved", OfferRequest: "req-1",
+		Offer: []commands.Recipe{commands.RecipeResetPassword, commands.RecipeTemporaryAccessPass, commands.RecipeRevokeSessions, commands.RecipeEnableAccount}})
+	raw, _ := json.Marshal(blocks)
+	for _, id := range []string{ActionIDReset, ActionIDTAP, ActionIDRevoke, ActionIDEnable} {
+		if !strings.Contains(string(raw), `"action_id":"`+id+`"`) {
+			t.Errorf("no %s button: %s", id, raw)
+		}
+	}
+	for _, id := range []string{ActionIDTAP, ActionIDRevoke, ActionIDEnable} {
+		if actionKinds[id] == "" {
+			t.Errorf("%s is not dispatched", id)
+		}
+	}
+}
