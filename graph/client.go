@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/locksmithbot/locksmith/internal/nofollow"
 	"github.com/locksmithbot/locksmith/internal/retry"
 	"github.com/locksmithbot/locksmith/internal/secret"
 )
@@ -130,7 +131,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:       cfg,
 		base:      base,
 		authority: strings.TrimSuffix(auth.String(), "/") + "/",
-		http:      noRedirects(cfg.HTTPClient),
+		http:      newHTTPClient(cfg.HTTPClient),
 		log:       cfg.Logger,
 		sleep:     retry.Sleep,
 		now:       time.Now,
@@ -151,24 +152,19 @@ func parseHTTPURL(field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// noRedirects returns a copy of hc (or a default client) that never follows a
-// redirect. Go's client would forward the request to wherever a 3xx points;
-// with a bearer token for a customer tenant in it, nothing but the configured
-// host may receive it, so a redirect is an error instead.
-func noRedirects(hc *http.Client) *http.Client {
-	var c http.Client
-	if hc != nil {
-		c = *hc
-	} else {
+// newHTTPClient returns hc, or a client with transport timeouts, made never
+// to follow a redirect: with a bearer token for a customer tenant in the
+// request, nothing but GRAPH_URL and the authority may receive it.
+func newHTTPClient(hc *http.Client) *http.Client {
+	if hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 		t.TLSHandshakeTimeout = 10 * time.Second
 		t.ResponseHeaderTimeout = 30 * time.Second
 		t.MaxIdleConnsPerHost = 16
-		c.Transport = t
+		hc = &http.Client{Transport: t}
 	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &c
+	return nofollow.Client(hc)
 }
 
 type correlationKey struct{}
@@ -295,6 +291,12 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok secret.Token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observe(ctx, cl, n, 0, "", start)
+		var re *nofollow.RedirectError
+		if errors.As(err, &re) {
+			e := fail(KindUnavailable, re.Status, err)
+			e.Advice = "Microsoft Graph answered with a redirect, which locksmith never follows: check GRAPH_URL"
+			return e, false
+		}
 		// The URL in a transport error holds only the path and query, never the
 		// token; the pass is never in a URL.
 		return fail(KindUnavailable, 0, err), cl.idempotent && retry.Transport(err)
@@ -322,11 +324,6 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, tok secret.Token)
 			return e, false
 		}
 		return nil, false
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		c.observe(ctx, cl, n, resp.StatusCode, reqID, start)
-		e := fail(KindUnavailable, resp.StatusCode, nil)
-		e.Advice = "Microsoft Graph answered with a redirect, which locksmith never follows: check GRAPH_URL"
-		return e, false
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	c.observe(ctx, cl, n, resp.StatusCode, reqID, start)

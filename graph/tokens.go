@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/locksmithbot/locksmith/internal/nofollow"
 	"github.com/locksmithbot/locksmith/internal/retry"
 	"github.com/locksmithbot/locksmith/internal/secret"
 )
@@ -203,7 +205,8 @@ func (tc *tokenCache) post(ctx context.Context, tokenURL, tenant string, form ur
 	if err != nil {
 		e := fail(KindUnavailable, 0)
 		e.Message = clean(err.Error(), secrets)
-		return secret.Token{}, 0, e, retry.Transport(err)
+		var re *nofollow.RedirectError
+		return secret.Token{}, 0, e, retry.Transport(err) && !errors.As(err, &re)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
