@@ -237,6 +237,21 @@ func TestE2E_Recipes(t *testing.T) {
 			}
 		})
 
+		t.Run("an approver must be allowed everything the request covers", func(t *testing.T) {
+			defer h.use(t)()
+			fg.AddTenant(fabrikamTenant).SetConsented(true)
+			defer fg.AddTenant(fabrikamTenant).SetConsented(false)
+			card := h.request(alice, "fabrikam.onmicrosoft.com "+fabrikamUser+" INC-11")
+			// dave's grant for Fabrikam allows the reset only.
+			if r := h.click(dave, card, actApprove); !strings.Contains(r, "issue a Temporary Access Pass, revoke all sign-in sessions") {
+				t.Fatalf("approver without the recipes: %q", r)
+			}
+			if r := h.click(bob, card, actApprove); !strings.Contains(r, "Approved") {
+				t.Fatalf("approver with them: %q", r)
+			}
+			h.dmContaining(alice, "The approval covers: reset the password, issue a Temporary Access Pass, revoke all sign-in sessions.")
+		})
+
 		t.Run("a recipe failing after the reset does not hide the reset", func(t *testing.T) {
 			defer h.use(t)()
 			card := h.request(alice, "contoso.onmicrosoft.com "+plainUPN+" INC-8")

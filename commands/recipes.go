@@ -125,6 +125,7 @@ func withRecipes(n Notice, r approvals.Request) Notice {
 	}
 	n.OfferRequest, n.ResetButton = n.ResetButton, ""
 	n.Offer = requestRecipes(r)
+	n.Text += "\nThe approval covers: " + recipesPhrase(n.Offer) + ". Use the buttons below; *Temporary Access Pass now* replaces the password reset."
 	return n
 }
 
