@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -100,15 +101,15 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Password reset request", false, false)),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewSectionBlock(mrkdwn("*Reason*\n"+reason, maxSectionText), nil, nil),
-	}
-	if len(c.Facts) > 0 {
-		// Microsoft Graph's view of the user; lines arrive escaped.
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Microsoft Graph*\n"+strings.Join(c.Facts, "\n"), maxSectionText), nil, nil))
-	}
-	blocks = append(blocks,
 		slack.NewSectionBlock(mrkdwn("*Status:* "+status, maxSectionText), nil, nil),
 		slack.NewContextBlock("", mrkdwn("Request "+esc(c.RequestID, maxIDRunes)+" · user object ID "+esc(c.UserObjectID, maxIDRunes), maxContextText)),
-	)
+	}
+	if len(c.Facts) > 0 {
+		// Microsoft Graph's view of the user, between the reason and the
+		// status; the lines arrive escaped.
+		graph := slack.NewSectionBlock(mrkdwn("*Microsoft Graph*\n"+strings.Join(c.Facts, "\n"), maxSectionText), nil, nil)
+		blocks = slices.Insert(blocks, 3, slack.Block(graph))
+	}
 	if c.Buttons {
 		approve := slack.NewButtonBlockElement(ActionIDApprove, c.RequestID, plain("Approve")).WithStyle(slack.StylePrimary)
 		deny := slack.NewButtonBlockElement(ActionIDDeny, c.RequestID, plain("Deny")).WithStyle(slack.StyleDanger).

@@ -89,24 +89,31 @@ func TestRender_Golden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			blocks, fallback := tt.render(t)
-			checkLimits(t, blocks)
-			got := goldenJSON(t, blocks, fallback)
-			path := filepath.Join("testdata", tt.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./bot -run TestRender_Golden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				// The delivery golden file holds only the fixed fake password.
-				t.Errorf("rendering differs from %s; got:\n%s", path, got)
-			}
+			checkGolden(t, tt.name, blocks, fallback)
 		})
+	}
+}
+
+// checkGolden compares a rendering with testdata/<name>.golden.json, or
+// rewrites the file with -update.
+func checkGolden(t *testing.T, name string, blocks []slack.Block, fallback string) {
+	t.Helper()
+	checkLimits(t, blocks)
+	got := goldenJSON(t, blocks, fallback)
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./bot -run TestRender -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		// The delivery golden files hold only the fixed fake password.
+		t.Errorf("rendering differs from %s; got:\n%s", path, got)
 	}
 }
 
