@@ -242,7 +242,7 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "graph call failed; retrying",
 			slog.String("op", cl.op), slog.String("endpoint", cl.endpoint), slog.String("tenant", cl.tenant),
 			slog.Int("status", e.Status), slog.String("code", e.Code), slog.Int("attempt", attempt),
-			slog.Duration("wait", wait), slog.String("client_request_id", cl.clientRequestID),
+			slog.Float64("wait_seconds", wait.Seconds()), slog.String("client_request_id", cl.clientRequestID),
 			slog.String("correlation_id", correlationID(ctx)))
 		if err := c.sleep(ctx, wait); err != nil {
 			e.Err = err
@@ -370,7 +370,7 @@ func (c *Client) observe(ctx context.Context, cl *call, attempt, status int, req
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "graph call",
 		slog.String("op", cl.op), slog.String("endpoint", cl.endpoint), slog.String("tenant", cl.tenant),
-		slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("elapsed", elapsed),
+		slog.Int("status", status), slog.Int("attempt", attempt), slog.Float64("elapsed_seconds", elapsed.Seconds()),
 		slog.String("client_request_id", cl.clientRequestID), slog.String("request_id", requestID),
 		slog.String("correlation_id", correlationID(ctx)))
 }

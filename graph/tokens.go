@@ -156,7 +156,7 @@ func (tc *tokenCache) redeem(ctx context.Context, tenant string) (secret.Token, 
 			tc.byTen[tenant] = cachedToken{tok: tok, validUntil: now.Add(lifetime - min(expiryMargin, lifetime/4))}
 			tc.mu.Unlock()
 			c.log.LogAttrs(ctx, slog.LevelInfo, "graph access token obtained", slog.String("tenant", tenant),
-				slog.Duration("lifetime", lifetime), slog.String("correlation_id", correlationID(ctx)))
+				slog.Float64("lifetime_seconds", lifetime.Seconds()), slog.String("correlation_id", correlationID(ctx)))
 			return tok, nil
 		}
 		if !again || attempt >= c.cfg.MaxAttempts {
