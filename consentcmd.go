@@ -85,7 +85,7 @@ func runConsent(ctx context.Context, args []string, getenv func(string) string, 
 		switch {
 		case err != nil:
 			failed++
-			ev.Outcome, ev.Detail = approvals.OutcomeConsentFailed, err.Error()
+			ev.Outcome, ev.Detail = approvals.OutcomeConsentFailed, consentFailure(err)
 			fmt.Fprintln(stdout, line+"FAILED: "+err.Error())
 		case res == partner.ConsentExisted:
 			ev.Outcome, ev.Detail = approvals.OutcomeConsentGranted, "already consented (Partner Center answered 409); scopes requested: "+graph.ConsentScope()
@@ -125,4 +125,15 @@ func findCustomer(ctx context.Context, pc *partner.Client, ref string) (partner.
 		}
 	}
 	return partner.Customer{}, errors.New("customer " + ref + ": no customer has exactly this domain; use the tenant ID")
+}
+
+// consentFailure is the audit trail's record of a refused consent: the kind,
+// status, code and correlation ID, never Partner Center's own text (which goes
+// to the operator's terminal only).
+func consentFailure(err error) string {
+	var pe *partner.Error
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%s: HTTP %d, code %q, correlation %s", pe.Kind, pe.Status, pe.Code, pe.CorrelationID)
+	}
+	return "consent failed before Partner Center answered"
 }

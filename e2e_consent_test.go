@@ -58,3 +58,18 @@ func TestConsent_SendsExactlyThePermissions_IsIdempotent_Audited(t *testing.T) {
 		t.Fatalf("consent_granted rows = %d, want 5 (1 + 1 existing + 3 from --all):\n%s", n, exp.String())
 	}
 }
+
+func TestConsent_FailureAuditedWithoutPartnerCentersText(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: true})
+	withGraph(t, h, "")
+	h.pc.AddFault(fakepartner.Fault{PathContains: "applicationconsents", Status: 403, Description: "Echo: secret-looking-text"})
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"consent", contosoTenant}, h.getenv, &out, &errOut); code != exitFailed {
+		t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
+	}
+	var exp bytes.Buffer
+	run(context.Background(), []string{"audit", "export"}, h.getenv, &exp, &bytes.Buffer{})
+	if !strings.Contains(exp.String(), `"outcome":"consent_failed"`) || strings.Contains(exp.String(), "secret-looking-text") {
+		t.Fatalf("audit:\n%s", exp.String())
+	}
+}
