@@ -41,6 +41,7 @@ type Config struct {
 	PartnerClientID     string
 	PartnerSecret       secret.Token
 	PartnerRefreshToken secret.Token
+	GraphURL            string // GRAPH_URL: Microsoft Graph base, for national clouds and tests
 
 	ConfigPath  string
 	DatabaseURL string
@@ -76,6 +77,7 @@ type fileConfig struct {
 		SlackUsergroups []string `yaml:"slack_usergroups"`
 		Roles           []string `yaml:"roles"`
 		Customers       []string `yaml:"customers"`
+		Actions         []string `yaml:"actions"`
 	} `yaml:"grants"`
 	Audit struct {
 		Channel string `yaml:"channel"`
@@ -91,6 +93,7 @@ type fileConfig struct {
 		SecurityContacts []string `yaml:"security_contacts"`
 		RemindEvery      string   `yaml:"remind_every"`
 	} `yaml:"break_glass"`
+	Graph graphFileConfig `yaml:"graph"`
 }
 
 // filePrincipals names Slack users and user groups by ID.
@@ -162,6 +165,7 @@ func loadConfigFor(getenv func(string) string, forBot bool) (Config, error) {
 		SlackAPIURL:      env("SLACK_API_URL", "https://slack.com/api/"),
 		PartnerCenterURL: env("PARTNER_CENTER_URL", "https://api.partnercenter.microsoft.com"),
 		AuthorityHost:    env("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com/"),
+		GraphURL:         env("GRAPH_URL", "https://graph.microsoft.com"),
 		PartnerTenantID:  env("PARTNER_TENANT_ID", ""),
 		PartnerClientID:  env("PARTNER_CLIENT_ID", ""),
 		ConfigPath:       env("LOCKSMITH_CONFIG", "locksmith.yaml"),
@@ -196,6 +200,7 @@ func loadConfigFor(getenv func(string) string, forBot bool) (Config, error) {
 	checkURL("SLACK_API_URL", c.SlackAPIURL)
 	checkURL("PARTNER_CENTER_URL", c.PartnerCenterURL)
 	checkURL("AZURE_AUTHORITY_HOST", c.AuthorityHost)
+	checkURL("GRAPH_URL", c.GraphURL)
 	if !strings.HasSuffix(c.SlackAPIURL, "/") {
 		c.SlackAPIURL += "/"
 	}
@@ -326,6 +331,7 @@ func readPolicy(path string) (commands.Policy, []string) {
 		}
 	}
 
+	p.Graph = readGraphPolicy(f.Graph, add)
 	if len(f.Grants) == 0 {
 		add("grants: none configured, so nobody could reset anything; add at least one grant")
 	}
@@ -369,6 +375,7 @@ func readPolicy(path string) (commands.Policy, []string) {
 			}
 			grant.Customers = append(grant.Customers, strings.ToLower(cst))
 		}
+		grant.Actions = readActions(key, g.Actions, p.Graph.Enabled, add)
 		p.Grants = append(p.Grants, grant)
 	}
 

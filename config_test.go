@@ -75,7 +75,7 @@ func TestLoadConfig_EveryProblemNamed(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, break_glass, grants, limits, password, policies), line 10"}},
+		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, break_glass, grants, graph, limits, password, policies), line 10"}},
 		{"bad values", `
 approval:
   channel: approvals
@@ -154,7 +154,7 @@ password:
 	}
 	for _, want := range []string{
 		"approval.approvers: unknown key (known: channel, escalate_after, escalate_to, expires_after, remind_after, require_reason, required, use_within), line 4",
-		"grants[0].customer: unknown key (known: customers, roles, slack_usergroups, slack_users), line 9",
+		"grants[0].customer: unknown key (known: actions, customers, roles, slack_usergroups, slack_users), line 9",
 		"grants[1].slack_user: unknown key",
 		"grants[1]: names no slack_users", // the other checks still ran
 		"password.length: 8 is out of range",

@@ -28,6 +28,7 @@ Usage:
   locksmith demo [--local]   try it against a built-in sample Partner Center (--local: no Slack account either)
   locksmith healthcheck      exit 0 when the locksmith at LOCKSMITH_LISTEN answers /healthz (--ready: /readyz)
   locksmith login            sign the Partner Center service account in (MFA) and store its token   [--device] [--no-browser]
+  locksmith consent          register locksmith's app in customer tenants for Microsoft Graph   [--dry-run] (--all | <customer>…)
   locksmith audit export     print the audit trail as JSON lines   [--since 2026-01-02T15:04:05Z|24h] [--customer ID|domain]
   locksmith audit verify     check the audit trail's hash chain; exit 1 naming the first bad row
   locksmith version          print the version, VCS revision and Go version (also --version)
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "login":
 		err = runLogin(ctx, args, getenv, stdout, stderr)
+	case "consent":
+		err = runConsent(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		sub := ""
 		if len(args) > 0 {

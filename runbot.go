@@ -20,6 +20,7 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/bot"
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/graph"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -45,14 +46,22 @@ func newFlagSet(name, help string, stdout io.Writer) *flag.FlagSet {
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlagsAndArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected arguments: %v\n", fs.Args())
+		return errUsage
+	}
+	return nil
+}
+
+// parseFlagsAndArgs parses flags and leaves positional arguments in fs.Args().
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected arguments: %v\n", fs.Args())
 		return errUsage
 	}
 	return nil
@@ -64,6 +73,7 @@ type app struct {
 	log     *slog.Logger
 	store   *approvals.Store
 	pc      *partner.Client
+	gc      *graph.Client
 	bot     *bot.Bot
 	svc     *commands.Service
 	metrics *metrics
@@ -98,13 +108,18 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		store.Close()
 		return nil, err
 	}
+	gc, err := newGraphClient(cfg, pc, log, m)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	b, err := newSlackBot(cfg, log, m)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	svc, err := commands.NewService(cfg.Policy, commands.Deps{
-		Partner: pc, Messenger: b, Groups: b, People: b, Store: store, Homes: b,
+		Partner: pc, Directory: gc, Messenger: b, Groups: b, People: b, Store: store, Homes: b,
 		Logger:  log.With("component", "workflow"),
 		Metrics: m,
 		Now:     now,
@@ -115,7 +130,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		return nil, err
 	}
 	m.watch(store, pc)
-	return &app{cfg: cfg, log: log, store: store, pc: pc, bot: b, svc: svc, metrics: m, sealed: sealed}, nil
+	return &app{cfg: cfg, log: log, store: store, pc: pc, gc: gc, bot: b, svc: svc, metrics: m, sealed: sealed}, nil
 }
 
 // newPartnerClient and newSlackBot are the two outside connections, built the

@@ -82,6 +82,12 @@ type Request struct {
 	TargetObjectID, TargetUPN, TargetDisplayName string
 	TargetRoles                                  []string // directory role display names; nil for none
 	RoleNeeded                                   string   // "User Administrator" or "Privileged Authentication Administrator"
+	// TargetFacts is what Microsoft Graph said about the target (opaque JSON
+	// the workflow writes and reads); "" when Graph was not asked.
+	TargetFacts string
+	// Recipes are what the approval covers besides or instead of the password
+	// reset ("temporary_access_pass", …); nil means the reset only.
+	Recipes []string
 
 	Reason        string
 	CorrelationID string // of the slash command that created the request

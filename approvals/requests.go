@@ -17,6 +17,7 @@ const requestCols = `id, state, version, requester_id, requester_name,
 	reason, correlation_id, created_at, expires_at,
 	decider_id, decider_name, decided_at, use_by, claimed_at, reset_correlation_id,
 	finished_at, detail, approval_channel, approval_ts,
+	target_facts, recipes,
 	policy_name, tier, ticket, ticket_url, approvals_required, approvals_count,
 	reminded_at, escalated_at,
 	break_glass, reviewed_by, reviewed_by_name, reviewed_at, review_reminded_at`
@@ -25,7 +26,7 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanRequest(row scanner) (Request, error) {
 	var r Request
-	var roles string
+	var roles, recipes string
 	var breakGlass int
 	err := row.Scan(&r.ID, &r.State, &r.Version, &r.RequesterID, &r.RequesterName,
 		&r.TenantID, &r.CustomerName, &r.CustomerDomain,
@@ -33,6 +34,7 @@ func scanRequest(row scanner) (Request, error) {
 		&r.Reason, &r.CorrelationID, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt},
 		&r.DeciderID, &r.DeciderName, timeCol{&r.DecidedAt}, timeCol{&r.UseBy}, timeCol{&r.ClaimedAt},
 		&r.ResetCorrelationID, timeCol{&r.FinishedAt}, &r.Detail, &r.ApprovalChannel, &r.ApprovalTS,
+		&r.TargetFacts, &recipes,
 		&r.PolicyName, &r.Tier, &r.Ticket, &r.TicketURL, &r.ApprovalsRequired, &r.ApprovalsCount,
 		timeCol{&r.RemindedAt}, timeCol{&r.EscalatedAt},
 		&breakGlass, &r.ReviewedBy, &r.ReviewedByName, timeCol{&r.ReviewedAt}, timeCol{&r.ReviewRemindedAt})
@@ -40,6 +42,11 @@ func scanRequest(row scanner) (Request, error) {
 		return Request{}, err
 	}
 	r.BreakGlass = breakGlass != 0
+	if recipes != "" {
+		if err := json.Unmarshal([]byte(recipes), &r.Recipes); err != nil {
+			return Request{}, fmt.Errorf("approvals: request %s: bad recipes: %w", r.ID, err)
+		}
+	}
 	if err := json.Unmarshal([]byte(roles), &r.TargetRoles); err != nil {
 		return Request{}, fmt.Errorf("approvals: request %s: bad target_roles: %w", r.ID, err)
 	}
@@ -89,6 +96,14 @@ func (s *Store) create(ctx context.Context, r Request, then func(tx *sql.Tx, out
 	if err != nil {
 		return Request{}, err
 	}
+	recipesJSON := ""
+	if len(r.Recipes) > 0 {
+		b, err := json.Marshal(r.Recipes)
+		if err != nil {
+			return Request{}, fmt.Errorf("approvals: create: %w", err)
+		}
+		recipesJSON = string(b)
+	}
 	now := s.clock()
 	var out Request
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
@@ -96,13 +111,13 @@ func (s *Store) create(ctx context.Context, r Request, then func(tx *sql.Tx, out
 			requester_id, requester_name, tenant_id, customer_name, customer_domain,
 			target_object_id, target_upn, target_display_name, target_roles, role_needed,
 			reason, correlation_id, created_at, expires_at, approval_channel, approval_ts,
-			policy_name, tier, ticket, ticket_url, approvals_required)
-			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			target_facts, recipes, policy_name, tier, ticket, ticket_url, approvals_required)
+			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+requestCols),
 			newID(), string(StatePending), r.RequesterID, r.RequesterName, r.TenantID, r.CustomerName, r.CustomerDomain,
 			r.TargetObjectID, r.TargetUPN, r.TargetDisplayName, string(rolesJSON), r.RoleNeeded,
 			r.Reason, r.CorrelationID, s.d.t(now), s.d.t(r.ExpiresAt), r.ApprovalChannel, r.ApprovalTS,
-			r.PolicyName, r.Tier, r.Ticket, r.TicketURL, required)
+			r.TargetFacts, recipesJSON, r.PolicyName, r.Tier, r.Ticket, r.TicketURL, required)
 		var err error
 		if out, err = scanRequest(row); err != nil {
 			return err

@@ -596,3 +596,28 @@ func TestStore_CountByState(t *testing.T) {
 		}
 	})
 }
+
+func TestCreate_KeepsGraphFactsAndRecipes(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		c := newClock()
+		s := openStore(t, dsn, c)
+		in := newRequest(c)
+		in.TargetFacts = `{"guest":false}`
+		in.Recipes = []string{"reset_password", "revoke_sessions"}
+		r, err := s.Create(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TargetFacts != in.TargetFacts || !reflect.DeepEqual(got.Recipes, in.Recipes) {
+			t.Fatalf("got facts %q recipes %v", got.TargetFacts, got.Recipes)
+		}
+		plain, err := s.Create(context.Background(), newRequest(c))
+		if err != nil || plain.Recipes != nil || plain.TargetFacts != "" {
+			t.Fatalf("plain request: %+v, %v", plain, err)
+		}
+	})
+}

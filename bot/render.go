@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -23,6 +24,9 @@ const (
 	ActionIDDeny    = "locksmith_deny"
 	ActionIDCancel  = "locksmith_cancel"
 	ActionIDReset   = "locksmith_reset"
+	ActionIDTAP     = "locksmith_tap"
+	ActionIDRevoke  = "locksmith_revoke"
+	ActionIDEnable  = "locksmith_enable"
 	ActionIDReview  = "locksmith_review"
 )
 
@@ -32,7 +36,19 @@ var actionKinds = map[string]commands.ActionKind{
 	ActionIDDeny:    commands.ActionDeny,
 	ActionIDCancel:  commands.ActionCancel,
 	ActionIDReset:   commands.ActionReset,
+	ActionIDTAP:     commands.ActionTAP,
+	ActionIDRevoke:  commands.ActionRevoke,
+	ActionIDEnable:  commands.ActionEnable,
 	ActionIDReview:  commands.ActionReview,
+}
+
+// recipeButtons are the buttons of the recipes an approval may cover, in the
+// order Notice.Offer lists them.
+var recipeButtons = map[commands.Recipe]struct{ actionID, label string }{
+	commands.RecipeResetPassword:       {ActionIDReset, "Reset password now"},
+	commands.RecipeTemporaryAccessPass: {ActionIDTAP, "Temporary Access Pass now"},
+	commands.RecipeRevokeSessions:      {ActionIDRevoke, "Revoke sessions"},
+	commands.RecipeEnableAccount:       {ActionIDEnable, "Re-enable account"},
 }
 
 // Block IDs. Slack requires them unique within a message, and slack-go only
@@ -117,6 +133,12 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		slack.NewSectionBlock(mrkdwn("*Status:* "+status, maxSectionText), nil, nil),
 		slack.NewContextBlock("", mrkdwn("Request "+esc(c.RequestID, maxIDRunes)+" · user object ID "+esc(c.UserObjectID, maxIDRunes), maxContextText)),
 	}
+	if len(c.Facts) > 0 {
+		// Microsoft Graph's view of the user, between the reason and the
+		// status; the lines arrive escaped.
+		graph := slack.NewSectionBlock(mrkdwn("*Microsoft Graph*\n"+strings.Join(c.Facts, "\n"), maxSectionText), nil, nil)
+		blocks = slices.Insert(blocks, 3, slack.Block(graph))
+	}
 	if c.Buttons {
 		approve := slack.NewButtonBlockElement(ActionIDApprove, c.RequestID, plain("Approve")).WithStyle(slack.StylePrimary)
 		// Deny opens a form asking why (denyForm), which also confirms it.
@@ -155,13 +177,22 @@ func renderNotice(n commands.Notice) (blocks []slack.Block, fallback string) {
 	if n.ResetButton != "" {
 		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDReset, n.ResetButton, plain("Reset password now")).WithStyle(slack.StylePrimary))
 	}
+	for i, r := range n.Offer {
+		if b, ok := recipeButtons[r]; ok && n.OfferRequest != "" {
+			btn := slack.NewButtonBlockElement(b.actionID, n.OfferRequest, plain(b.label))
+			if i == 0 {
+				btn = btn.WithStyle(slack.StylePrimary)
+			}
+			buttons = append(buttons, btn)
+		}
+	}
 	if n.CancelButton != "" {
 		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDCancel, n.CancelButton, plain("Withdraw request")))
 	}
 	if len(buttons) > 0 {
 		blocks = append(blocks, slack.NewActionBlock(blockNoticeActions, buttons...))
 	}
-	if n.ResetButton != "" && !n.ValidUntil.IsZero() {
+	if (n.ResetButton != "" || n.OfferRequest != "") && !n.ValidUntil.IsZero() {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Valid until "+slackDate(n.ValidUntil)+". The password is shown to you only, in this conversation.", maxContextText)))
 	}
 	return blocks, clip(text, maxFallback)
@@ -188,7 +219,18 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	if strings.TrimSpace(d.UserDisplayName) != "" {
 		who = esc(d.UserDisplayName, maxNameRunes)
 	}
-	head := "*Temporary password for " + who + "* (" + upn + ")"
+	kind, change := "Temporary password", "• "+who+" must change it at next sign-in.\n"
+	if d.TAP != nil {
+		// A Temporary Access Pass replaces sign-in, not the password: the user
+		// signs in with it and registers a method of their own.
+		use := "usable more than once"
+		if d.TAP.UsableOnce {
+			use = "usable once"
+		}
+		kind, change = "Temporary Access Pass", fmt.Sprintf("• Valid for %s from now, %s. %s signs in with it and then sets up their own sign-in method.\n",
+			minutesText(d.TAP.Lifetime), use, who)
+	}
+	head := "*" + kind + " for " + who + "* (" + upn + ")"
 	if strings.TrimSpace(d.CustomerName) != "" {
 		head += " at " + esc(d.CustomerName, maxNameRunes)
 	}
@@ -197,12 +239,25 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	blocks = []slack.Block{
 		slack.NewSectionBlock(mrkdwn(head, maxSectionText), nil, nil),
 		slack.NewSectionBlock(mrkdwn(
-			"• "+who+" must change it at next sign-in.\n"+
+			change+
 				"• Give it to them by a verified channel (phone call to a known number, in person). Never by email or chat.\n"+
 				"• Only you can see this message, and it disappears when Slack reloads. locksmith keeps no copy.",
 			maxSectionText), nil, nil),
 	}
-	return blocks, "Temporary password for " + upn, nil
+	return blocks, kind + " for " + upn, nil
+}
+
+// minutesText says a whole-minute duration the way people do: "90 minutes",
+// "2 hours".
+func minutesText(d time.Duration) string {
+	m := int(d / time.Minute)
+	switch {
+	case m%60 == 0 && m >= 120:
+		return fmt.Sprintf("%d hours", m/60)
+	case m == 60:
+		return "1 hour"
+	}
+	return fmt.Sprintf("%d minutes", m)
 }
 
 // esc escapes user or directory text for mrkdwn and truncates it; empty text

@@ -109,24 +109,31 @@ func TestRender_Golden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			blocks, fallback := tt.render(t)
-			checkLimits(t, blocks)
-			got := goldenJSON(t, blocks, fallback)
-			path := filepath.Join("testdata", tt.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./bot -run TestRender_Golden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				// The delivery golden file holds only the fixed fake password.
-				t.Errorf("rendering differs from %s; got:\n%s", path, got)
-			}
+			checkGolden(t, tt.name, blocks, fallback)
 		})
+	}
+}
+
+// checkGolden compares a rendering with testdata/<name>.golden.json, or
+// rewrites the file with -update.
+func checkGolden(t *testing.T, name string, blocks []slack.Block, fallback string) {
+	t.Helper()
+	checkLimits(t, blocks)
+	got := goldenJSON(t, blocks, fallback)
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./bot -run TestRender -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		// The delivery golden files hold only the fixed fake password.
+		t.Errorf("rendering differs from %s; got:\n%s", path, got)
 	}
 }
 
@@ -377,5 +384,42 @@ func TestPasswordRevealedInOnePlace(t *testing.T) {
 	}
 	if len(sites) != 1 || !strings.HasPrefix(sites[0], "render.go:") {
 		t.Errorf("password revealed at %v; want exactly one place, in render.go", sites)
+	}
+}
+
+func TestRenderDelivery_TemporaryAccessPass(t *testing.T) {
+	const pass = "Tap-Canary-Q7x9"
+	blocks, fallback, err := renderDelivery(commands.Delivery{
+		Password: secret.NewPassword(pass), UserPrincipalName: "alice@contoso.com", CustomerName: "Contoso",
+		TAP: &commands.TAPDetails{Lifetime: 2 * time.Hour, UsableOnce: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(blocks)
+	if !strings.Contains(string(raw), "Temporary Access Pass for") || !strings.Contains(string(raw), "2 hours from now, usable once") || !strings.Contains(string(raw), pass) {
+		t.Fatalf("blocks: %s", raw)
+	}
+	if strings.Contains(fallback, pass) {
+		t.Fatal("the pass is in the notification fallback")
+	}
+	if strings.Contains(string(raw), "must change it at next sign-in") {
+		t.Fatal("a pass is described as a password")
+	}
+}
+
+func TestRenderNotice_RecipeButtons(t *testing.T) {
+	blocks, _ := renderNotice(commands.Notice{Text: "approved", OfferRequest: "req-1",
+		Offer: []commands.Recipe{commands.RecipeResetPassword, commands.RecipeTemporaryAccessPass, commands.RecipeRevokeSessions, commands.RecipeEnableAccount}})
+	raw, _ := json.Marshal(blocks)
+	for _, id := range []string{ActionIDReset, ActionIDTAP, ActionIDRevoke, ActionIDEnable} {
+		if !strings.Contains(string(raw), `"action_id":"`+id+`"`) {
+			t.Errorf("no %s button: %s", id, raw)
+		}
+	}
+	for _, id := range []string{ActionIDTAP, ActionIDRevoke, ActionIDEnable} {
+		if actionKinds[id] == "" {
+			t.Errorf("%s is not dispatched", id)
+		}
 	}
 }

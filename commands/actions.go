@@ -45,10 +45,12 @@ func (s *Service) Action(ctx context.Context, in Action) Reply {
 		return s.decide(ctx, log, pol, a, in, req)
 	case ActionCancel:
 		return s.withdraw(ctx, log, a, req)
-	case ActionReset:
+	case ActionReset, ActionTAP:
 		return s.resetNow(ctx, log, pol, a, in, req)
 	case ActionReview:
 		return s.review(ctx, log, pol, a, in, req)
+	case ActionRevoke, ActionEnable:
+		return s.runRecipe(ctx, log, pol, a, in, req)
 	}
 	return Reply{Text: "locksmith does not know that button."}
 }
@@ -79,6 +81,20 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		return reply
 	}
 
+	if in.Kind == ActionApprove && req.Recipes != nil {
+		// An approval that covers more than the reset (Graph recipes) needs
+		// grants that allow each of them.
+		held, err := s.grantsNaming(ctx, pol.Grants, a.ID)
+		if err != nil {
+			log.Error("grant check failed", "err", err)
+			return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done."}
+		}
+		if missing := approverCovers(held, customerOf(req), partner.Role(req.RoleNeeded), req); len(missing) > 0 {
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(missing))
+			return Reply{Text: fmt.Sprintf("You can't approve this: it covers more than resetting the password, and your locksmith grants do not allow you to %s for *%s*. Nothing changed.",
+				recipesPhrase(missing), Escape(req.CustomerName, 100))}
+		}
+	}
 	if in.Kind == ActionDeny {
 		return s.deny(ctx, log, a, in, req, denyReason(in.Reason))
 	}
@@ -111,12 +127,12 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		by = approverList(updated.Approvals)
 	}
 	s.updateCard(ctx, log, updated, fmt.Sprintf(":white_check_mark: Approved by %s %s", by, slackTime(updated.DecidedAt)))
-	s.offerReset(ctx, log, updated, Notice{
+	s.offerReset(ctx, log, updated, withRecipes(Notice{
 		Text: fmt.Sprintf(":white_check_mark: %s approved your request to reset the password of %s (*%s*). Click *Reset password now* when you are ready to give the user the new password; the approval is valid until %s.",
 			by, Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), slackTime(updated.UseBy)),
 		ResetButton: updated.ID,
 		ValidUntil:  updated.UseBy,
-	})
+	}, updated))
 	return Reply{Text: fmt.Sprintf("Approved. <@%s> can now reset the password of %s.", Escape(updated.RequesterID, 20), Escape(updated.TargetUPN, 120))}
 }
 
@@ -204,6 +220,10 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	if req.State != approvals.StateApproved {
 		return Reply{Text: stateText(req)}
 	}
+	if reply, ok := s.recipeAllowedNow(ctx, pol, a, in.Kind, req); !ok {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "recipe "+string(recipeFor[in.Kind])+" not allowed now")
+		return Reply{Text: reply}
+	}
 	customer := partner.Customer{TenantID: req.TenantID, Domain: req.CustomerDomain, Name: req.CustomerName}
 	acc, err := s.accessFor(ctx, pol.Grants, a.ID, &customer)
 	if err != nil {
@@ -221,7 +241,11 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		log.Error("directory roles re-check failed", "err", err)
 		return Reply{Text: "Could not re-check the user's admin roles, so nothing was reset; your approval still stands. " + partnerProblem(ctx, err)}
 	}
-	need := partner.RequiredRole(roles)
+	need, refusal, why := s.needNow(ctx, pol, req, roles)
+	if refusal != "" {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, why)
+		return Reply{Text: refusal}
+	}
 	if roleRank(need) > roleRank(partner.Role(req.RoleNeeded)) {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("target's roles changed since approval: now needs %s", need))
 		return Reply{Text: fmt.Sprintf("%s gained an admin role since this was approved, and resetting them now needs *%s*. Nothing was reset; make a new request.", Escape(req.TargetUPN, 120), need)}
@@ -236,12 +260,13 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		return reply
 	}
 
-	return s.claimAndReset(ctx, log, pol, a, in.CorrelationID, req)
+	return s.claimAndReset(ctx, log, pol, a, in, req)
 }
 
 // claimAndReset claims an approved request for its requester, sets the
 // password, delivers it and records the outcome.
-func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Policy, a actor, correlationID string, req approvals.Request) Reply {
+func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) Reply {
+	correlationID := in.CorrelationID
 	customer := customerOf(req)
 	// Claim the request and record the intent in one transaction (guarantees 2
 	// and 3): of two clicks or two replicas exactly one gets here.
@@ -256,6 +281,9 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 	s.announceRequest(claimed, approvals.OutcomeResetIntent, a, correlationID)
 
 	target := partner.User{ObjectID: claimed.TargetObjectID, UserPrincipalName: claimed.TargetUPN, DisplayName: claimed.TargetDisplayName}
+	if in.Kind == ActionTAP {
+		return s.afterTAP(ctx, log, a, in, claimed, s.issueTAP(ctx, log, pol, a.ID, customer, target))
+	}
 	out := s.setAndDeliver(ctx, log, pol, a.ID, customer, target)
 	switch {
 	case out.err != nil && classifyResetFailure(out.err) != refused:
@@ -304,8 +332,8 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 	s.metrics.Reset("done")
 	done := s.finish(ctx, log, claimed, approvals.StateDone, "temporary password delivered by ephemeral DM; change required at next sign-in", a, correlationID)
 	s.updateCard(ctx, log, claimed, fmt.Sprintf(":lock: Reset done by <@%s> %s", Escape(a.ID, 20), slackTime(done)))
-	s.notify(ctx, log, claimed.RequesterID, Notice{Text: fmt.Sprintf(":lock: The password of %s (*%s*) was reset %s. The user must change it at next sign-in.",
-		Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(done))})
+	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Text: fmt.Sprintf(":lock: The password of %s (*%s*) was reset %s. The user must change it at next sign-in.",
+		Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(done))}, claimed))
 	return Reply{Text: ":white_check_mark: Done. The temporary password is in your DM with locksmith, visible only to you."}
 }
 

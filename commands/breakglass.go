@@ -80,7 +80,7 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 		s.notify(ctx, log, contact, Notice{Text: fmt.Sprintf(":rotating_light: Break-glass: <@%s> reset the password of %s (*%s*) without approval. Reason: %s.%s Please make sure someone reviews it in <#%s>.",
 			Escape(a.ID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), Escape(reason, maxReasonRunes), policyNote(r), Escape(pol.ApprovalChannel, 20))})
 	}
-	reply := s.claimAndReset(ctx, log, pol, a, correlationID, r)
+	reply := s.claimAndReset(ctx, log, pol, a, Action{Kind: ActionReset, RequestID: r.ID, UserID: a.ID, UserName: a.Name, CorrelationID: correlationID}, r)
 	// A transient failure leaves it approved: give the requester the button
 	// to try again, as an approved request has.
 	if cur, err := s.store.Get(ctx, r.ID); err == nil && cur.State == approvals.StateApproved {

@@ -164,6 +164,9 @@ type Card struct {
 	RoleNeeded        string   // "User Administrator" or "Privileged Authentication Administrator"
 	Reason            string
 	ExpiresAt         time.Time
+	// Facts are what Microsoft Graph said about the user and what the
+	// approval covers: mrkdwn lines, already escaped; empty without Graph.
+	Facts []string
 	// ApprovalsRequired and Approvers show progress ("1 of 2: @bob") when a
 	// policy needs more than one approval; Approvers are Slack user IDs.
 	ApprovalsRequired int
@@ -193,12 +196,26 @@ type Notice struct {
 	ValidUntil  time.Time // shown next to the button
 	// CancelButton, when set, offers "Withdraw request" for that request ID.
 	CancelButton string
+	// Offer, when set, replaces ResetButton: one button per recipe the approval
+	// covers ("Reset password now", "Temporary Access Pass now", "Revoke
+	// sessions", "Re-enable account"), each valued OfferRequest.
+	Offer        []Recipe
+	OfferRequest string
 }
 
 // Delivery is the ephemeral password message.
 type Delivery struct {
+	// Password is the temporary password, or the Temporary Access Pass when
+	// TAP is set: both follow the same rules (memory only, one ephemeral DM).
 	Password          secret.Password
 	UserPrincipalName string
 	UserDisplayName   string
 	CustomerName      string
+	TAP               *TAPDetails
+}
+
+// TAPDetails describe a Temporary Access Pass being delivered.
+type TAPDetails struct {
+	Lifetime   time.Duration
+	UsableOnce bool
 }

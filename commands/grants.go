@@ -17,6 +17,8 @@ type Grant struct {
 	Usergroups []string       // Slack user-group IDs (S…)
 	Roles      []partner.Role // User Administrator and/or Privileged Authentication Administrator
 	Customers  []string       // "*", tenant IDs or domains, lower case
+	// Actions are the recipes the grant allows; nil means only the password reset.
+	Actions []Recipe
 }
 
 // roleRank orders the two roles a reset can need. A Privileged Authentication

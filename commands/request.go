@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
@@ -19,12 +20,15 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 		RequesterID: a.ID, RequesterName: a.Name,
 		TenantID: c.TenantID, CustomerName: c.Name, CustomerDomain: c.Domain,
 		TargetObjectID: t.user.ObjectID, TargetUPN: t.user.UserPrincipalName, TargetDisplayName: t.user.DisplayName,
-		TargetRoles: t.roleNames, RoleNeeded: string(t.need),
+		TargetRoles: t.roleNames, RoleNeeded: string(t.need), Recipes: t.recipes,
 		Reason: reason, CorrelationID: correlationID,
 		ExpiresAt:  s.now().Add(rule.ExpiresAfter),
 		PolicyName: rule.Name, Tier: string(tierOf(t.need)),
 		Ticket: ticket, TicketURL: ticketURL,
 		ApprovalsRequired: rule.ApprovalsRequired,
+	}
+	if t.facts != nil {
+		r.TargetFacts = t.facts.encode()
 	}
 	created, err := s.store.Create(ctx, r)
 	if err != nil {
@@ -80,6 +84,9 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 		// may prefer to withdraw and reset on premises.
 		notice.Text += "\n" + status
 	}
+	if lines := cardFacts(created); len(lines) > 0 {
+		notice.Text += "\n" + strings.Join(lines, "\n")
+	}
 	if err := s.msg.Notify(ctx, a.ID, notice); err != nil {
 		log.Error("pending notice failed", "err", err)
 	}
@@ -96,6 +103,7 @@ func cardFor(r approvals.Request, status string, buttons bool) Card {
 		AdminRoles: r.TargetRoles, RoleNeeded: r.RoleNeeded,
 		Reason:    r.Reason,
 		ExpiresAt: r.ExpiresAt,
+		Facts:     cardFacts(r),
 		Status:    status,
 		Buttons:   buttons,
 

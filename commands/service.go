@@ -52,6 +52,7 @@ type Policy struct {
 	PasswordLength   int
 	AuditChannel     string // optional: every outcome also posted here
 	Grants           []Grant
+	Graph            GraphPolicy
 	// Policies are the approval policies besides the default one, which the
 	// fields above describe (approval: in locksmith.yaml).
 	Policies []policy.Rule
@@ -69,7 +70,10 @@ type Policy struct {
 
 // Deps are the workflow's collaborators.
 type Deps struct {
-	Partner   PartnerCenter
+	Partner PartnerCenter
+	// Directory is Microsoft Graph in customer tenants, used when the policy's
+	// graph.enabled is set; nil makes every Graph fact unknown.
+	Directory Directory
 	Messenger Messenger
 	Groups    Groups
 	// People, when set, is asked who each requester and approver is: accounts
@@ -98,6 +102,7 @@ type Deps struct {
 // Service is the /reset-password workflow. It implements Workflow.
 type Service struct {
 	pc        PartnerCenter
+	dir       Directory
 	msg       Messenger
 	groups    Groups
 	people    People
@@ -132,7 +137,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 		return nil, errors.New("commands: Partner, Messenger, Groups and Store are required")
 	}
 	s := &Service{
-		pc: d.Partner, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
+		pc: d.Partner, dir: d.Directory, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
 		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}), homes: d.Homes,
 	}
@@ -280,6 +285,10 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		return Reply{Text: fmt.Sprintf("You hold *%s* for %s, but %s has %s, so resetting their password needs *%s*. Nothing was done.",
 			r.acc.best, Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120), rolesPhrase(tgt.roleNames), tgt.need)}
 	}
+	if tgt.recipes = offerRecipes(allowedRecipes(r.held, customer, tgt.need), pol, tgt.facts); tgt.recipes != nil && len(tgt.recipes) == 0 {
+		reject(&customer, &tgt.user, "no recipe the requester's grants allow applies to the target")
+		return Reply{Text: fmt.Sprintf("Your locksmith grants for *%s* allow nothing that applies to %s. Nothing was done.", Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120))}
+	}
 
 	// Per customer, only what would become a request (or a reset) counts.
 	admitCustomer := func() string {
@@ -366,6 +375,13 @@ func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, pol *Pol
 		reject(&customer, nil, "user not resolved: "+parsed.User.Value)
 		return resolved{}, reply
 	}
+	if v, asked := s.askGraph(ctx, pol, customer.TenantID, tgt.user.UserPrincipalName, tgt.user.ObjectID, tgt.roles); asked {
+		if v.refusal != "" {
+			reject(&customer, &tgt.user, v.audit)
+			return resolved{}, v.refusal
+		}
+		tgt.withGraph(v)
+	}
 	return resolved{customer: customer, target: tgt, acc: acc, held: held}, ""
 }
 
@@ -392,6 +408,18 @@ type target struct {
 	roles     []partner.DirectoryRole
 	roleNames []string
 	need      partner.Role
+	facts     *TargetFacts // what Microsoft Graph said; nil without graph.enabled
+	recipes   []string     // what a request covers; nil: the reset only
+}
+
+// withGraph raises the role a reset needs to what Graph's facts require and
+// lists roles as Graph says they are held.
+func (t *target) withGraph(v verdict) {
+	if roleRank(v.need) > roleRank(t.need) {
+		t.need = v.need
+	}
+	t.roleNames = roleNamesWith(t.roleNames, v.facts)
+	t.facts = &v.facts
 }
 
 // resolveCustomer finds the one customer ref names among those the held grants

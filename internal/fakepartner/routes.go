@@ -44,6 +44,8 @@ func matchRoute(method, path string) (route, bool) {
 		return route{handle: (*Server).resetPassword, cid: seg[2], uid: seg[4]}, true
 	case len(seg) == 6 && seg[3] == "users" && seg[5] == "directoryroles" && get:
 		return route{handle: (*Server).userRoles, cid: seg[2], uid: seg[4]}, true
+	case len(seg) == 4 && seg[3] == "applicationconsents" && method == http.MethodPost:
+		return route{handle: (*Server).addConsent, cid: seg[2]}, true
 	case len(seg) == 6 && seg[3] == "users" && seg[5] == "resetpassword" && patch:
 		return route{handle: (*Server).resetPassword, cid: seg[2], uid: seg[4]}, true
 	}

@@ -72,6 +72,9 @@ type Server struct {
 	deviceSlowDowns int
 	authorizeCalls  []url.Values
 
+	consents  []Consent
+	onConsent func(Consent)
+
 	calls      []Call
 	tokenCalls []TokenCall
 	resets     []Reset
