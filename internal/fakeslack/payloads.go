@@ -36,7 +36,6 @@ func userObject(u *user) map[string]any {
 		"is_bot":              u.isBot || u.account.Bot,
 		"is_app_user":         false,
 		"updated":             1700000000,
-		"locale":              "en-US",
 		"profile": map[string]any{
 			"real_name":    realName,
 			"display_name": u.name,

@@ -53,6 +53,7 @@ type user struct {
 	id, name string
 	isBot    bool
 	account  Account
+	locale   string // what users.info reports with include_locale=true
 }
 
 // Account describes a workspace user beyond its ID and handle, as users.info
@@ -93,7 +94,17 @@ type ephKey struct{ channel, user string }
 func (s *Server) AddUser(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[id] = &user{id: id, name: name}
+	s.users[id] = &user{id: id, name: name, locale: "en-US"}
+}
+
+// SetLocale sets the locale users.info reports for a user added with AddUser
+// when asked with include_locale=true ("ja-JP", "en-GB"; "" for none).
+func (s *Server) SetLocale(userID, locale string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[userID]; ok {
+		u.locale = locale
+	}
 }
 
 // SetAccount changes how users.info describes a user added with AddUser:

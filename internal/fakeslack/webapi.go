@@ -202,11 +202,19 @@ func (s *Server) authTest(url.Values) reply {
 func (s *Server) usersInfo(p url.Values) reply {
 	s.mu.Lock()
 	u, found := s.users[p.Get("user")]
+	var obj map[string]any
+	if found {
+		obj = userObject(u)
+		// Slack includes the locale only when asked (§3.2).
+		if p.Get("include_locale") == "true" && u.locale != "" {
+			obj["locale"] = u.locale
+		}
+	}
 	s.mu.Unlock()
 	if !found {
 		return fail("user_not_found")
 	}
-	return ok(map[string]any{"user": userObject(u)})
+	return ok(map[string]any{"user": obj})
 }
 
 func (s *Server) usergroupsUsersList(p url.Values) reply {

@@ -50,6 +50,26 @@ func TestWebAPIMethodsThroughSlackGo(t *testing.T) {
 			},
 		},
 		{
+			name: "users.info with the locale", method: "users.info", tokenVia: "form",
+			run: func(ctx context.Context, t *testing.T, s *Server, api *slack.Client) {
+				s.SetLocale(alice, "ja-JP")
+				u, err := api.GetUserInfoContext(ctx, alice, slack.GetUserInfoOptionIncludeLocale(true))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Locale != "ja-JP" {
+					t.Errorf("locale = %q, want ja-JP", u.Locale)
+				}
+				u, err = api.GetUserInfoContext(ctx, alice, slack.GetUserInfoOptionIncludeLocale(false))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Locale != "" {
+					t.Errorf("locale without include_locale = %q, want none", u.Locale)
+				}
+			},
+		},
+		{
 			name: "usergroups.users.list", method: "usergroups.users.list", tokenVia: "form",
 			run: func(ctx context.Context, t *testing.T, _ *Server, api *slack.Client) {
 				m, err := api.GetUserGroupMembersContext(ctx, helpdesk)
