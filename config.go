@@ -24,6 +24,7 @@ import (
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/secret"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
@@ -93,7 +94,11 @@ type fileConfig struct {
 		SecurityContacts []string `yaml:"security_contacts"`
 		RemindEvery      string   `yaml:"remind_every"`
 	} `yaml:"break_glass"`
-	Graph graphFileConfig `yaml:"graph"`
+	Graph  graphFileConfig `yaml:"graph"`
+	Locale struct {
+		Default string `yaml:"default"`
+		Channel string `yaml:"channel"`
+	} `yaml:"locale"`
 }
 
 // filePrincipals names Slack users and user groups by ID.
@@ -324,6 +329,18 @@ func readPolicy(path string) (commands.Policy, []string) {
 	if p.AuditChannel != "" && !slackChannelRE.MatchString(p.AuditChannel) {
 		add("audit.channel: %q is not a Slack channel ID (C… or G…)", p.AuditChannel)
 	}
+	lang := func(key, v string, def messages.Lang) messages.Lang {
+		if strings.TrimSpace(v) == "" {
+			return def
+		}
+		l, ok := messages.ParseLang(v)
+		if !ok {
+			add("%s: %q is not a language locksmith speaks (en or ja)", key, v)
+		}
+		return l
+	}
+	p.DefaultLang = lang("locale.default", f.Locale.Default, messages.English)
+	p.ChannelLang = lang("locale.channel", f.Locale.Channel, p.DefaultLang)
 	if f.Password.Length != nil {
 		p.PasswordLength = *f.Password.Length
 		if p.PasswordLength < partner.MinPasswordLength || p.PasswordLength > partner.MaxPasswordLength {

@@ -75,7 +75,7 @@ func TestLoadConfig_EveryProblemNamed(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, break_glass, grants, graph, limits, password, policies), line 10"}},
+		{"unknown key", goodPolicy + "\nbogus: 1\n", nil, []string{"bogus: unknown key (known: approval, audit, break_glass, grants, graph, limits, locale, password, policies), line 10"}},
 		{"bad values", `
 approval:
   channel: approvals

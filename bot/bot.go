@@ -17,6 +17,7 @@ import (
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/nofollow"
 	"github.com/locksmithbot/locksmith/internal/secret"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // Defaults for the zero fields of Config.
@@ -74,6 +75,12 @@ type Config struct {
 	GroupCacheTTL time.Duration
 	// PeopleCacheTTL is how long users.info answers are reused.
 	PeopleCacheTTL time.Duration
+	// LocaleCacheTTL is how long a user's Slack locale (users.info) is reused.
+	LocaleCacheTTL time.Duration
+	// AckLanguage, when set, gives the language to acknowledge a user's
+	// command in; it must not do I/O (the ack goes out before any work).
+	// Default: English.
+	AckLanguage func(userID string) messages.Lang
 	// HTTPClient carries every request (Web API, apps.connections.open,
 	// response_url). Default: a client with a 30 s overall timeout. Either way it
 	// is used through nofollow.Client: a redirect is an error, never followed.
@@ -111,11 +118,15 @@ type Bot struct {
 
 	peopleMu sync.Mutex
 	people   map[string]personEntry
+
+	localeMu sync.Mutex
+	locales  map[string]localeEntry
 }
 
 var (
 	_ commands.Messenger = (*Bot)(nil)
 	_ commands.Groups    = (*Bot)(nil)
+	_ commands.Locales   = (*Bot)(nil)
 )
 
 // New checks cfg, fills in defaults and returns a Bot. It makes no network call.
@@ -158,6 +169,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.PeopleCacheTTL <= 0 {
 		cfg.PeopleCacheTTL = DefaultPeopleCacheTTL
 	}
+	if cfg.LocaleCacheTTL <= 0 {
+		cfg.LocaleCacheTTL = DefaultLocaleCacheTTL
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
@@ -177,12 +191,13 @@ func New(cfg Config) (*Bot, error) {
 		slack.OptionLog(discardLog{}),
 	)
 	return &Bot{
-		cfg:    cfg,
-		api:    api,
-		log:    cfg.Logger, // the caller names the component: a second "component" key would duplicate it
-		dms:    make(map[string]string),
-		groups: make(map[string]groupEntry),
-		people: make(map[string]personEntry),
+		cfg:     cfg,
+		api:     api,
+		log:     cfg.Logger, // the caller names the component: a second "component" key would duplicate it
+		dms:     make(map[string]string),
+		groups:  make(map[string]groupEntry),
+		people:  make(map[string]personEntry),
+		locales: make(map[string]localeEntry),
 	}, nil
 }
 

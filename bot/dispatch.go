@@ -15,17 +15,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/locksmithbot/locksmith/commands"
-)
-
-// What the user sees at once, in the ack of a slash command (Slack shows an
-// ack payload as the command's immediate ephemeral reply).
-const (
-	lookingUpText = "⏳ Looking up…"
-	busyText      = "locksmith is busy, try again in a minute."
-	// restartingText answers work dropped at shutdown: nothing was started.
-	restartingText = "locksmith is restarting and did not get to this; nothing was done. Try again in a minute."
-	// stoppedText prefixes the answer to work shutdown cancelled part-way.
-	stoppedText = ":warning: locksmith is restarting and stopped this before any password was changed."
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // dropNoticeWithin bounds telling the users of dropped work, all together.
@@ -196,10 +186,14 @@ func (b *Bot) slashCommand(rs *runState, evt socketmode.Event) {
 	// Offering to the queue never waits, so the ack goes out at once either way;
 	// a full queue turns the ack itself into the "busy" answer.
 	queued := offer(rs.queue, j)
-	var reply any = ackPayload{ResponseType: "ephemeral", Text: b.labelText(lookingUpText)}
+	// What the user sees at once: Slack shows an ack payload as the command's
+	// immediate ephemeral reply. Its language is the one last resolved for
+	// them, looked up without I/O so the ack is not delayed.
+	lang := b.ackLanguage(cmd.UserID)
+	var reply any = ackPayload{ResponseType: "ephemeral", Text: b.labelText(texts.Text(lang, messages.AckLookingUp, nil))}
 	switch {
 	case !queued:
-		reply = ackPayload{ResponseType: "ephemeral", Text: b.labelText(busyText)}
+		reply = ackPayload{ResponseType: "ephemeral", Text: b.labelText(texts.Text(lang, messages.AckBusy, nil))}
 	case evt.Request.RetryAttempt > 0:
 		// A redelivery: the first delivery, if it arrived, has shown its own
 		// "Looking up…" and will answer; the workflow decides which one acts.
@@ -350,7 +344,7 @@ func (b *Bot) replyBusy(rs *runState, j job) {
 	}
 	rs.wg.Go(func() {
 		defer func() { <-rs.busy }()
-		if err := b.reply(rs.workCtx, j, commands.Reply{Text: busyText}); err != nil {
+		if err := b.reply(rs.workCtx, j, commands.Reply{Text: texts.Text(b.ackLanguage(j.userID), messages.AckBusy, nil)}); err != nil {
 			j.log.Warn("busy reply not delivered", "error", err)
 		}
 	})
@@ -374,7 +368,9 @@ func (b *Bot) work(ctx context.Context, wf commands.Workflow, rs *runState) {
 				dropCtx, cancel = context.WithTimeout(context.Background(), dropNoticeWithin)
 				defer cancel()
 			}
-			if err := b.reply(dropCtx, j, commands.Reply{Text: restartingText}); err != nil {
+			// Nothing was started for this job.
+			restarting := texts.Text(b.ackLanguage(j.userID), messages.AckRestarting, nil)
+			if err := b.reply(dropCtx, j, commands.Reply{Text: restarting}); err != nil {
 				j.log.Warn("restart notice not delivered", "error", err)
 			}
 			continue
@@ -414,7 +410,7 @@ func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job, rs *runSt
 		defer func() {
 			if r := recover(); r != nil {
 				j.log.Error("workflow panicked", "panic", fmt.Sprint(r))
-				reply = commands.Reply{Text: "Something went wrong (ref " + correlationID(j) + ")."}
+				reply = commands.Reply{Text: texts.Text(b.ackLanguage(j.userID), messages.AckFailed, messages.Data{"Ref": correlationID(j)})}
 			}
 		}()
 		switch {
@@ -438,7 +434,7 @@ func (b *Bot) runJob(ctx context.Context, wf commands.Workflow, j job, rs *runSt
 		// Shutdown cancelled the work before it reached Partner Center: whatever
 		// the workflow's answer says went wrong, no password was changed.
 		j.log.Warn("work stopped by shutdown before its point of no return")
-		reply.Text = stoppedText + " " + reply.Text
+		reply.Text = texts.Text(b.ackLanguage(j.userID), messages.AckStopped, nil) + " " + reply.Text
 	}
 	if reply.Text == "" {
 		return

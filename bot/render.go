@@ -13,7 +13,11 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/messages"
 )
+
+// texts is the catalogue every label, button and fixed line comes from.
+var texts = messages.Default()
 
 // Action IDs of the buttons locksmith renders. A button's value is only the
 // request ID: on a click everything else is reloaded and checked again by the
@@ -78,19 +82,26 @@ const (
 // as escaped text, so a crafted ID cannot become a broadcast mention.
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
 
-// renderCard renders the approval request for the approval channel. Every string
-// field is escaped here; Status arrives escaped from the workflow.
+// renderCard renders the approval request for the approval channel, in c.Lang.
+// Every string field is escaped here; Status arrives escaped from the workflow.
 func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
+	l := c.Lang
+	tx := func(id messages.ID, d messages.Data) string { return texts.Text(l, id, d) }
 	user := esc(c.UserDisplayName, maxNameRunes)
 	upn := esc(c.UserPrincipalName, maxNameRunes)
 	customer := esc(c.CustomerName, maxNameRunes)
+	roleNeeded := "—"
+	if strings.TrimSpace(c.RoleNeeded) != "" {
+		roleNeeded = esc(texts.RoleName(l, c.RoleNeeded), maxNameRunes)
+	}
 	fields := []*slack.TextBlockObject{
-		mrkdwn("*Requester*\n"+mention(c.RequesterID), maxFieldText),
-		mrkdwn("*Customer*\n"+customer+"\n"+esc(c.CustomerDomain, maxNameRunes)+"\nTenant ID "+esc(c.TenantID, maxIDRunes), maxFieldText),
-		mrkdwn("*User*\n"+user+"\n"+upn, maxFieldText),
-		mrkdwn("*Admin roles*\n"+roleList(c.AdminRoles), maxFieldText),
-		mrkdwn("*Role needed*\n"+esc(c.RoleNeeded, maxNameRunes), maxFieldText),
-		mrkdwn("*Expires*\n"+slackDate(c.ExpiresAt), maxFieldText),
+		mrkdwn(tx(messages.CardRequester, nil)+"\n"+mention(c.RequesterID), maxFieldText),
+		mrkdwn(tx(messages.CardCustomer, nil)+"\n"+customer+"\n"+esc(c.CustomerDomain, maxNameRunes)+"\n"+
+			tx(messages.CardTenantID, messages.Data{"TenantID": esc(c.TenantID, maxIDRunes)}), maxFieldText),
+		mrkdwn(tx(messages.CardUser, nil)+"\n"+user+"\n"+upn, maxFieldText),
+		mrkdwn(tx(messages.CardAdminRoles, nil)+"\n"+roleList(l, c.AdminRoles), maxFieldText),
+		mrkdwn(tx(messages.CardRoleNeeded, nil)+"\n"+roleNeeded, maxFieldText),
+		mrkdwn(tx(messages.CardExpires, nil)+"\n"+texts.Date(l, messages.DatePlain, c.ExpiresAt), maxFieldText),
 	}
 	// Policy details only where a policy asks for more than today's single
 	// approval, so a card under the default rule looks as it always did.
@@ -114,24 +125,25 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 	if c.ReviewedBy != "" {
 		fields = append(fields, mrkdwn("*Reviewed by*\n"+mention(c.ReviewedBy), maxFieldText))
 	}
-	header := "Password reset request"
+	header := tx(messages.CardHeader, nil)
 	if c.BreakGlass {
 		header = "Break-glass password reset"
 	}
-	reason := "_none given_"
+	reason := tx(messages.CardReasonNone, nil)
 	if strings.TrimSpace(c.Reason) != "" {
 		reason = esc(c.Reason, maxReasonRunes)
 	}
 	status := c.Status
 	if status == "" {
-		status = "Waiting for approval"
+		status = tx(messages.CardWaiting, nil)
 	}
 	blocks = []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, header, false, false)),
+		slack.NewHeaderBlock(plain(header)),
 		slack.NewSectionBlock(nil, fields, nil),
-		slack.NewSectionBlock(mrkdwn("*Reason*\n"+reason, maxSectionText), nil, nil),
-		slack.NewSectionBlock(mrkdwn("*Status:* "+status, maxSectionText), nil, nil),
-		slack.NewContextBlock("", mrkdwn("Request "+esc(c.RequestID, maxIDRunes)+" · user object ID "+esc(c.UserObjectID, maxIDRunes), maxContextText)),
+		slack.NewSectionBlock(mrkdwn(tx(messages.CardReason, nil)+"\n"+reason, maxSectionText), nil, nil),
+		slack.NewSectionBlock(mrkdwn(tx(messages.CardStatus, messages.Data{"Status": status}), maxSectionText), nil, nil),
+		slack.NewContextBlock("", mrkdwn(tx(messages.CardContext, messages.Data{
+			"RequestID": esc(c.RequestID, maxIDRunes), "ObjectID": esc(c.UserObjectID, maxIDRunes)}), maxContextText)),
 	}
 	if len(c.Facts) > 0 {
 		// Microsoft Graph's view of the user, between the reason and the
@@ -140,16 +152,19 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		blocks = slices.Insert(blocks, 3, slack.Block(graph))
 	}
 	if c.Buttons {
-		approve := slack.NewButtonBlockElement(ActionIDApprove, c.RequestID, plain("Approve")).WithStyle(slack.StylePrimary)
+		approve := slack.NewButtonBlockElement(ActionIDApprove, c.RequestID, plain(tx(messages.ButtonApprove, nil))).WithStyle(slack.StylePrimary)
 		// Deny opens a form asking why (denyForm), which also confirms it.
-		deny := slack.NewButtonBlockElement(ActionIDDeny, c.RequestID, plain("Deny…")).WithStyle(slack.StyleDanger)
+		deny := slack.NewButtonBlockElement(ActionIDDeny, c.RequestID, plain(tx(messages.ButtonDeny, nil))).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(blockApprovalActions, approve, deny))
 	}
 	if c.Review {
 		ack := slack.NewButtonBlockElement(ActionIDReview, c.RequestID, plain("Acknowledge")).WithStyle(slack.StylePrimary)
 		blocks = append(blocks, slack.NewActionBlock(blockReviewActions, ack))
 	}
-	fallback = header + " for " + upn + " at " + customer
+	fallback = tx(messages.CardFallback, messages.Data{"User": upn, "Customer": customer})
+	if c.BreakGlass {
+		fallback = header + " for " + upn + " at " + customer
+	}
 	if c.Status != "" {
 		fallback += ": " + c.Status
 	}
@@ -166,16 +181,18 @@ func ticketLink(ticket, url string) string {
 	return "<" + escapeEntities(strings.ReplaceAll(url, "|", "%7C")) + "|" + esc(ticket, maxNameRunes) + ">"
 }
 
-// renderNotice renders a DM to a requester or approver. Text arrives escaped.
+// renderNotice renders a DM to a requester or approver, in n.Lang. Text
+// arrives escaped.
 func renderNotice(n commands.Notice) (blocks []slack.Block, fallback string) {
+	l := n.Lang
 	text := n.Text
 	if strings.TrimSpace(text) == "" {
-		text = "(no details)" // Slack rejects an empty text object
+		text = texts.Text(l, messages.NoticeNoDetails, nil) // Slack rejects an empty text object
 	}
 	blocks = []slack.Block{slack.NewSectionBlock(mrkdwn(text, maxSectionText), nil, nil)}
 	var buttons []slack.BlockElement
 	if n.ResetButton != "" {
-		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDReset, n.ResetButton, plain("Reset password now")).WithStyle(slack.StylePrimary))
+		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDReset, n.ResetButton, plain(texts.Text(l, messages.ButtonReset, nil))).WithStyle(slack.StylePrimary))
 	}
 	for i, r := range n.Offer {
 		if b, ok := recipeButtons[r]; ok && n.OfferRequest != "" {
@@ -187,13 +204,14 @@ func renderNotice(n commands.Notice) (blocks []slack.Block, fallback string) {
 		}
 	}
 	if n.CancelButton != "" {
-		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDCancel, n.CancelButton, plain("Withdraw request")))
+		buttons = append(buttons, slack.NewButtonBlockElement(ActionIDCancel, n.CancelButton, plain(texts.Text(l, messages.ButtonWithdraw, nil))))
 	}
 	if len(buttons) > 0 {
 		blocks = append(blocks, slack.NewActionBlock(blockNoticeActions, buttons...))
 	}
 	if (n.ResetButton != "" || n.OfferRequest != "") && !n.ValidUntil.IsZero() {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Valid until "+slackDate(n.ValidUntil)+". The password is shown to you only, in this conversation.", maxContextText)))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(texts.Text(l, messages.NoticeValidUntil, messages.Data{
+			"When": texts.Date(l, messages.DatePlain, n.ValidUntil)}), maxContextText)))
 	}
 	return blocks, clip(text, maxFallback)
 }
@@ -219,32 +237,40 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	if strings.TrimSpace(d.UserDisplayName) != "" {
 		who = esc(d.UserDisplayName, maxNameRunes)
 	}
-	kind, change := "Temporary password", "• "+who+" must change it at next sign-in.\n"
+	l := d.Lang
+	head := texts.Text(l, messages.DeliveryHead, messages.Data{"Who": who, "UPN": upn})
+	rules := texts.Text(l, messages.DeliveryRules, messages.Data{"Who": who})
+	fallback = texts.Text(l, messages.DeliveryFallback, messages.Data{"UPN": upn})
+	customer := ""
+	if strings.TrimSpace(d.CustomerName) != "" {
+		customer = esc(d.CustomerName, maxNameRunes)
+		head = texts.Text(l, messages.DeliveryHeadCustomer, messages.Data{"Who": who, "UPN": upn, "Customer": customer})
+	}
 	if d.TAP != nil {
 		// A Temporary Access Pass replaces sign-in, not the password: the user
-		// signs in with it and registers a method of their own.
+		// signs in with it and registers a method of their own. (English only
+		// for now: not yet in the catalogue.)
 		use := "usable more than once"
 		if d.TAP.UsableOnce {
 			use = "usable once"
 		}
-		kind, change = "Temporary Access Pass", fmt.Sprintf("• Valid for %s from now, %s. %s signs in with it and then sets up their own sign-in method.\n",
-			minutesText(d.TAP.Lifetime), use, who)
-	}
-	head := "*" + kind + " for " + who + "* (" + upn + ")"
-	if strings.TrimSpace(d.CustomerName) != "" {
-		head += " at " + esc(d.CustomerName, maxNameRunes)
+		head = "*Temporary Access Pass for " + who + "* (" + upn + ")"
+		if customer != "" {
+			head += " at " + customer
+		}
+		rules = fmt.Sprintf("• Valid for %s from now, %s. %s signs in with it and then sets up their own sign-in method.\n", minutesText(d.TAP.Lifetime), use, who) +
+			"• Give it to them by a verified channel (phone call to a known number, in person). Never by email or chat.\n" +
+			"• Only you can see this message, and it disappears when Slack reloads. locksmith keeps no copy."
+		fallback = "Temporary Access Pass for " + upn
 	}
 	// & < > must be escaped even inside a code span; Slack shows them decoded.
+	// The password never passes through the catalogue's templates.
 	head += "\n`" + escapeEntities(pw) + "`"
 	blocks = []slack.Block{
 		slack.NewSectionBlock(mrkdwn(head, maxSectionText), nil, nil),
-		slack.NewSectionBlock(mrkdwn(
-			change+
-				"• Give it to them by a verified channel (phone call to a known number, in person). Never by email or chat.\n"+
-				"• Only you can see this message, and it disappears when Slack reloads. locksmith keeps no copy.",
-			maxSectionText), nil, nil),
+		slack.NewSectionBlock(mrkdwn(rules, maxSectionText), nil, nil),
 	}
-	return blocks, kind + " for " + upn, nil
+	return blocks, fallback, nil
 }
 
 // minutesText says a whole-minute duration the way people do: "90 minutes",
@@ -281,9 +307,10 @@ func mention(userID string) string {
 	return esc(userID, maxIDRunes)
 }
 
-func roleList(roles []string) string {
+// roleList names the target's admin roles as Microsoft does in l.
+func roleList(l messages.Lang, roles []string) string {
 	if len(roles) == 0 {
-		return "none"
+		return texts.Text(l, messages.CardRolesNone, nil)
 	}
 	shown := roles
 	if len(shown) > maxRoles {
@@ -291,22 +318,13 @@ func roleList(roles []string) string {
 	}
 	parts := make([]string, len(shown))
 	for i, r := range shown {
-		parts[i] = esc(r, maxNameRunes)
+		parts[i] = esc(texts.RoleName(l, r), maxNameRunes)
 	}
-	out := strings.Join(parts, ", ")
+	out := texts.List(l, parts)
 	if len(roles) > maxRoles {
-		out += fmt.Sprintf(" (+%d more)", len(roles)-maxRoles)
+		out += texts.Count(l, messages.CardRolesMore, len(roles)-maxRoles, nil)
 	}
 	return out
-}
-
-// slackDate renders t in each reader's own time zone with Slack's date syntax;
-// the fallback (for clients that cannot) is UTC.
-func slackDate(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 func mrkdwn(text string, maxChars int) *slack.TextBlockObject {
@@ -333,3 +351,7 @@ func clip(s string, maxChars int) string {
 	}
 	return cut + "…"
 }
+
+// slackDate renders t for Slack's date syntax in English; the App Home still
+// uses it (not yet in the catalogue).
+func slackDate(t time.Time) string { return texts.Date(messages.English, messages.DatePlain, t) }

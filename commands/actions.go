@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
@@ -21,16 +22,18 @@ func (s *Service) Action(ctx context.Context, in Action) Reply {
 	ctx = partner.WithCorrelationID(ctx, in.CorrelationID)
 	log := s.requestLog(in.CorrelationID, in.UserID).With("request_id", in.RequestID, "action", in.Kind)
 	pol := s.currentPolicy()
+	lang := s.langOf(ctx, in.UserID)
 
 	req, err := s.store.Get(ctx, in.RequestID)
 	if errors.Is(err, approvals.ErrNotFound) {
-		return Reply{Text: "This request no longer exists."}
+		return Reply{Text: texts.Text(lang, messages.ReplyRequestGone, nil)}
 	}
 	if err != nil {
 		log.Error("load request failed", "err", err)
-		return Reply{Text: "locksmith could not load this request, so nothing was done. Try again shortly."}
+		return Reply{Text: texts.Text(lang, messages.ReplyLoadFailed, nil)}
 	}
 	a := s.actorFor(ctx, in.UserID, in.UserName)
+	a.Lang = lang
 	if req.ApprovalTS == "" && in.MessageTS != "" && (in.Kind == ActionApprove || in.Kind == ActionDeny) {
 		// A click on the card that beat SetApprovalMessage (it is recorded just
 		// after chat.postMessage returns): the click says where the card is, so
@@ -52,7 +55,7 @@ func (s *Service) Action(ctx context.Context, in Action) Reply {
 	case ActionRevoke, ActionEnable:
 		return s.runRecipe(ctx, log, pol, a, in, req)
 	}
-	return Reply{Text: "locksmith does not know that button."}
+	return Reply{Text: texts.Text(lang, messages.ReplyUnknownButton, nil)}
 }
 
 func (s *Service) refuseOnRequest(ctx context.Context, a actor, correlationID string, r approvals.Request, why string) {
@@ -74,7 +77,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		verb = "deny"
 	}
 	if a.ID != req.RequesterID && req.State != approvals.StatePending {
-		return Reply{Text: stateText(req)}
+		return Reply{Text: stateText(a.Lang, req)}
 	}
 	rule, reply, ok := s.checkDecider(ctx, log, pol, a, in, req, verb)
 	if !ok {
@@ -106,7 +109,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		}
 		return Reply{Text: fmt.Sprintf("You have already approved this request (%s). It needs another person's approval.", progress(cur))}
 	}
-	if reply, handled := s.transitionFailed(ctx, log, err); handled {
+	if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 		return reply
 	}
 	if updated.State == approvals.StatePending {
@@ -126,14 +129,18 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	if len(updated.Approvals) > 1 {
 		by = approverList(updated.Approvals)
 	}
-	s.updateCard(ctx, log, updated, fmt.Sprintf(":white_check_mark: Approved by %s %s", by, slackTime(updated.DecidedAt)))
+	cl, rl := s.channelLang(), s.langOf(ctx, updated.RequesterID)
+	s.updateCard(ctx, log, updated, texts.Text(cl, messages.StatusApproved, messages.Data{"Deciders": by, "When": slackTime(cl, updated.DecidedAt)}))
 	s.offerReset(ctx, log, updated, withRecipes(Notice{
-		Text: fmt.Sprintf(":white_check_mark: %s approved your request to reset the password of %s (*%s*). Click *Reset password now* when you are ready to give the user the new password; the approval is valid until %s.",
-			by, Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), slackTime(updated.UseBy)),
+		Lang: rl,
+		Text: texts.Text(rl, messages.NoticeApproved, messages.Data{
+			"Approvers": by, "User": Escape(updated.TargetUPN, 120), "Customer": Escape(updated.CustomerName, 100),
+			"UseBy": slackTime(rl, updated.UseBy)}),
 		ResetButton: updated.ID,
 		ValidUntil:  updated.UseBy,
 	}, updated))
-	return Reply{Text: fmt.Sprintf("Approved. <@%s> can now reset the password of %s.", Escape(updated.RequesterID, 20), Escape(updated.TargetUPN, 120))}
+	return Reply{Text: texts.Text(a.Lang, messages.ReplyApproved, messages.Data{
+		"Requester": Escape(updated.RequesterID, 20), "User": Escape(updated.TargetUPN, 120)})}
 }
 
 // checkDecider finds req's rule and checks that a may decide (verb) under
@@ -149,7 +156,7 @@ func (s *Service) checkDecider(ctx context.Context, log *slog.Logger, pol *Polic
 		if errors.As(err, new(*AccountError)) {
 			s.refuseOnRequest(ctx, a, in.CorrelationID, req, err.Error())
 		}
-		return rule, Reply{Text: permissionProblem(err, "Try again shortly.")}, false
+		return rule, Reply{Text: permissionProblem(a.Lang, err, messages.ReplyDeciderCheckFailed)}, false
 	}
 	if !el.ok {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, el.why)
@@ -162,7 +169,7 @@ func (s *Service) checkDecider(ctx context.Context, log *slog.Logger, pol *Polic
 // and the audit trail.
 func (s *Service) deny(ctx context.Context, log *slog.Logger, a actor, in Action, req approvals.Request, reason string) Reply {
 	updated, err := s.store.Deny(ctx, req.ID, a.ID, a.Name, reason)
-	if reply, handled := s.transitionFailed(ctx, log, err); handled {
+	if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 		return reply
 	}
 	s.announceRequest(updated, approvals.OutcomeDenied, a, in.CorrelationID)
@@ -171,12 +178,14 @@ func (s *Service) deny(ctx context.Context, log *slog.Logger, a actor, in Action
 	if reason != "" {
 		because = ": " + Escape(reason, maxDenyReason)
 	}
-	s.updateCard(ctx, log, updated, fmt.Sprintf(":no_entry: Denied by <@%s> %s%s", Escape(a.ID, 20), slackTime(updated.DecidedAt), because))
+	cl, rl := s.channelLang(), s.langOf(ctx, updated.RequesterID)
+	s.updateCard(ctx, log, updated, texts.Text(cl, messages.StatusDenied, messages.Data{"Decider": Escape(a.ID, 20), "When": slackTime(cl, updated.DecidedAt), "Because": because}))
 	s.notify(ctx, log, updated.RequesterID, Notice{
-		Text: fmt.Sprintf(":no_entry: <@%s> denied your request to reset the password of %s (*%s*)%s.",
-			Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), because),
+		Lang: rl,
+		Text: texts.Text(rl, messages.NoticeDenied, messages.Data{
+			"Decider": Escape(a.ID, 20), "User": Escape(updated.TargetUPN, 120), "Customer": Escape(updated.CustomerName, 100), "Because": because}),
 	})
-	return Reply{Text: fmt.Sprintf("Denied. <@%s> has been told.", Escape(updated.RequesterID, 20))}
+	return Reply{Text: texts.Text(a.Lang, messages.ReplyDenied, messages.Data{"Requester": Escape(updated.RequesterID, 20)})}
 }
 
 // approverList is "<@U1> and <@U2>" for the approvals of a request.
@@ -198,16 +207,17 @@ func approverList(as []approvals.Approval) string {
 // withdraw lets the requester cancel their own pending request.
 func (s *Service) withdraw(ctx context.Context, log *slog.Logger, a actor, req approvals.Request) Reply {
 	if a.ID != req.RequesterID {
-		return Reply{Text: fmt.Sprintf("Only <@%s>, who made this request, can withdraw it.", Escape(req.RequesterID, 20))}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyWithdrawNotRequester, messages.Data{"Requester": Escape(req.RequesterID, 20)})}
 	}
 	updated, err := s.store.Cancel(ctx, req.ID, a.ID)
-	if reply, handled := s.transitionFailed(ctx, log, err); handled {
+	if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 		return reply
 	}
 	s.metrics.Decision("cancelled")
 	s.announceRequest(updated, approvals.OutcomeCancelled, a, req.CorrelationID)
-	s.updateCard(ctx, log, updated, fmt.Sprintf(":leftwards_arrow_with_hook: Withdrawn by <@%s> %s", Escape(a.ID, 20), slackTime(updated.DecidedAt)))
-	return Reply{Text: "Your request was withdrawn."}
+	cl := s.channelLang()
+	s.updateCard(ctx, log, updated, texts.Text(cl, messages.StatusWithdrawn, messages.Data{"Decider": Escape(a.ID, 20), "When": slackTime(cl, updated.DecidedAt)}))
+	return Reply{Text: texts.Text(a.Lang, messages.ReplyWithdrawn, nil)}
 }
 
 // resetNow is "Reset password now": only the requester, only while approved and
@@ -215,10 +225,10 @@ func (s *Service) withdraw(ctx context.Context, log *slog.Logger, a actor, req a
 func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) Reply {
 	if a.ID != req.RequesterID {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "someone other than the requester clicked Reset password now")
-		return Reply{Text: fmt.Sprintf("Only <@%s>, who asked for this reset, can use this button.", Escape(req.RequesterID, 20))}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyResetNotRequester, messages.Data{"Requester": Escape(req.RequesterID, 20)})}
 	}
 	if req.State != approvals.StateApproved {
-		return Reply{Text: stateText(req)}
+		return Reply{Text: stateText(a.Lang, req)}
 	}
 	if reply, ok := s.recipeAllowedNow(ctx, pol, a, in.Kind, req); !ok {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "recipe "+string(recipeFor[in.Kind])+" not allowed now")
@@ -230,16 +240,15 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 		log.Error("grant check failed", "err", err)
 		if errors.As(err, new(*AccountError)) {
 			s.refuseOnRequest(ctx, a, in.CorrelationID, req, err.Error())
-			return Reply{Text: permissionProblem(err, "")}
 		}
-		return Reply{Text: permissionProblem(err, "Try again; your approval still stands.")}
+		return Reply{Text: permissionProblem(a.Lang, err, messages.ReplyResetCheckFailed)}
 	}
 	// Guarantee 4: reset exactly what was approved. If the target gained a
 	// stronger admin role since approval, the approval no longer covers them.
 	roles, err := s.pc.UserRoles(ctx, req.TenantID, req.TargetObjectID)
 	if err != nil {
 		log.Error("directory roles re-check failed", "err", err)
-		return Reply{Text: "Could not re-check the user's admin roles, so nothing was reset; your approval still stands. " + partnerProblem(ctx, err)}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyRolesRecheckFailed, messages.Data{"Problem": partnerProblem(ctx, a.Lang, err)})}
 	}
 	need, refusal, why := s.needNow(ctx, pol, req, roles)
 	if refusal != "" {
@@ -248,11 +257,11 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	}
 	if roleRank(need) > roleRank(partner.Role(req.RoleNeeded)) {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("target's roles changed since approval: now needs %s", need))
-		return Reply{Text: fmt.Sprintf("%s gained an admin role since this was approved, and resetting them now needs *%s*. Nothing was reset; make a new request.", Escape(req.TargetUPN, 120), need)}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyTargetGainedRole, messages.Data{"User": Escape(req.TargetUPN, 120), "Need": roleName(a.Lang, need)})}
 	}
 	if !acc.allows(need) {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("requester no longer holds %s", need))
-		return Reply{Text: fmt.Sprintf("Your locksmith grants no longer give you *%s* for *%s*, so nothing was reset.", need, Escape(req.CustomerName, 100))}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyRequesterLostGrant, messages.Data{"Need": roleName(a.Lang, need), "Customer": Escape(req.CustomerName, 100)})}
 	}
 	// Each approval counts only while its approver could still give it: a grant
 	// removed since (someone left the helpdesk group) takes the approval with it.
@@ -271,10 +280,10 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 	// Claim the request and record the intent in one transaction (guarantees 2
 	// and 3): of two clicks or two replicas exactly one gets here.
 	claimed, err := s.store.ClaimReset(ctx, req.ID, a.ID, correlationID)
-	if reply, handled := s.transitionFailed(ctx, log, err); handled {
+	if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 		if err != nil && !errors.Is(err, approvals.ErrConflict) && !errors.Is(err, approvals.ErrNotRequester) && !errors.Is(err, approvals.ErrNotFound) {
 			s.metrics.AuditWriteFailed()
-			return Reply{Text: "locksmith could not record the reset in its audit trail, so it did not reset the password. Nothing was changed; your approval still stands. Tell your operator if this repeats."}
+			return Reply{Text: texts.Text(a.Lang, messages.ReplyClaimAuditFailed, nil)}
 		}
 		return reply
 	}
@@ -284,7 +293,7 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 	if in.Kind == ActionTAP {
 		return s.afterTAP(ctx, log, a, in, claimed, s.issueTAP(ctx, log, pol, a.ID, customer, target))
 	}
-	out := s.setAndDeliver(ctx, log, pol, a.ID, customer, target)
+	out := s.setAndDeliver(ctx, log, pol, a, customer, target)
 	switch {
 	case out.err != nil && classifyResetFailure(out.err) != refused:
 		// Keep the approval: nothing changed, or the outcome is unknown and a new
@@ -299,24 +308,26 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 		rctx, cancel := detached(ctx)
 		_, rerr := s.store.ReleaseReset(rctx, claimed.ID, detail)
 		cancel()
-		what := "The password was *not* reset: " + partnerProblem(ctx, out.err)
+		problem := messages.Data{"Problem": partnerProblem(ctx, a.Lang, out.err)}
+		what := texts.Text(a.Lang, messages.ResetNotReset, problem)
 		if unknown {
-			what = ":warning: Partner Center did not confirm the reset: " + partnerProblem(ctx, out.err) +
-				" The password may or may not have been changed, and no new password was shown to anyone."
+			what = texts.Text(a.Lang, messages.ResetUnconfirmed, problem)
 		}
 		if rerr != nil {
 			log.Error("release after a failed reset failed", "err", rerr)
-			return Reply{Text: what + " locksmith could not reopen your approval, so run `/reset-password` again in a few minutes."}
+			return Reply{Text: texts.Text(a.Lang, messages.ResetReopenFailed, messages.Data{"What": what})}
 		}
-		return Reply{Text: fmt.Sprintf("%s Your approval still stands until %s: click *Reset password now* again to set a new password.", what, slackTime(claimed.UseBy))}
+		return Reply{Text: texts.Text(a.Lang, messages.ResetApprovalStands, messages.Data{"What": what, "UseBy": slackTime(a.Lang, claimed.UseBy)})}
 	case out.err != nil:
 		log.Error("reset failed", "err", out.err)
 		s.metrics.Reset("failed")
-		problem := partnerProblem(ctx, out.err)
+		cl := s.channelLang()
 		s.finish(ctx, log, claimed, approvals.StateFailed, partnerDetail(out.err), a, correlationID)
-		s.updateCard(ctx, log, claimed, ":x: Reset failed: "+problem)
-		s.notify(ctx, log, claimed.RequesterID, Notice{Text: fmt.Sprintf(":x: The password of %s was *not* reset. %s", Escape(claimed.TargetUPN, 120), problem)})
-		return Reply{Text: "The password was *not* reset. " + problem}
+		s.updateCard(ctx, log, claimed, texts.Text(cl, messages.StatusFailed, messages.Data{"Problem": partnerProblem(ctx, cl, out.err)}))
+		problem := partnerProblem(ctx, a.Lang, out.err)
+		s.notify(ctx, log, claimed.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.NoticeFailed, messages.Data{
+			"User": Escape(claimed.TargetUPN, 120), "Problem": problem})})
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyFailed, messages.Data{"Problem": problem})}
 	case !out.delivered:
 		s.metrics.Reset("delivery_failed")
 		s.finish(ctx, log, claimed, approvals.StateDone, "password set in Partner Center; ephemeral DM failed, password lost", a, correlationID)
@@ -325,16 +336,17 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 			TenantID: claimed.TenantID, CustomerDomain: claimed.CustomerDomain, TargetObjectID: claimed.TargetObjectID, TargetUPN: claimed.TargetUPN,
 			Outcome: approvals.OutcomeDeliveryFailed, Detail: "the ephemeral DM failed; the password is gone",
 		})
-		s.updateCard(ctx, log, claimed, ":warning: Password reset, but it could not be shown to the requester; a new request is needed.")
-		s.notifyLostPassword(ctx, log, a.ID, target)
-		return Reply{Text: lostPasswordText(target)}
+		s.updateCard(ctx, log, claimed, texts.Text(s.channelLang(), messages.StatusDeliveryFailed, nil))
+		s.notifyLostPassword(ctx, log, a, target)
+		return Reply{Text: lostPasswordText(a.Lang, target)}
 	}
 	s.metrics.Reset("done")
 	done := s.finish(ctx, log, claimed, approvals.StateDone, "temporary password delivered by ephemeral DM; change required at next sign-in", a, correlationID)
-	s.updateCard(ctx, log, claimed, fmt.Sprintf(":lock: Reset done by <@%s> %s", Escape(a.ID, 20), slackTime(done)))
-	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Text: fmt.Sprintf(":lock: The password of %s (*%s*) was reset %s. The user must change it at next sign-in.",
-		Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(done))}, claimed))
-	return Reply{Text: ":white_check_mark: Done. The temporary password is in your DM with locksmith, visible only to you."}
+	cl := s.channelLang()
+	s.updateCard(ctx, log, claimed, texts.Text(cl, messages.StatusDone, messages.Data{"Requester": Escape(a.ID, 20), "When": slackTime(cl, done)}))
+	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.NoticeDone, messages.Data{
+		"User": Escape(claimed.TargetUPN, 120), "Customer": Escape(claimed.CustomerName, 100), "When": slackTime(a.Lang, done)})}, claimed))
+	return Reply{Text: texts.Text(a.Lang, messages.ReplyDone, nil)}
 }
 
 // approvalsStillCount re-checks every approver of req under the policy as it

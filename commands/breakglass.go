@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/locksmithbot/locksmith/messages"
 	"log/slog"
 	"time"
 
@@ -69,7 +70,7 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	// Loud at once, before the reset: the card (the Review card) in the
 	// approval channel, and a DM to each security contact.
 	status := fmt.Sprintf("<!here> :rotating_light: *Break-glass:* <@%s> is resetting this password *without approval*. Someone else must review it.", Escape(a.ID, 20))
-	if ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, cardFor(r, status, false)); err != nil {
+	if ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, s.cardFor(r, status, false)); err != nil {
 		log.Error("posting the break-glass review card failed", "err", err)
 	} else if err := s.store.SetApprovalMessage(ctx, r.ID, ref.Channel, ref.TS); err != nil {
 		log.Error("recording the review card failed", "err", err)
@@ -107,7 +108,7 @@ func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		// A security contact needs no grant, but a live, full account.
 		if err := s.checkAccount(ctx, a.ID); err != nil {
 			log.Error("account check failed", "err", err)
-			return Reply{Text: permissionProblem(err, "Try again shortly.")}
+			return Reply{Text: permissionProblem(a.Lang, err, messages.ReplyDeciderCheckFailed)}
 		}
 	} else if _, reply, ok := s.checkDecider(ctx, log, pol, a, in, req, "review"); !ok {
 		return reply
@@ -116,15 +117,15 @@ func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	var reviewed *approvals.ReviewedError
 	switch {
 	case errors.As(err, &reviewed):
-		return Reply{Text: fmt.Sprintf("This break-glass reset was already reviewed by <@%s> %s.", Escape(reviewed.Current.ReviewedBy, 20), slackTime(reviewed.Current.ReviewedAt))}
+		return Reply{Text: fmt.Sprintf("This break-glass reset was already reviewed by <@%s> %s.", Escape(reviewed.Current.ReviewedBy, 20), slackTime(messages.English, reviewed.Current.ReviewedAt))}
 	case err != nil:
-		if reply, handled := s.transitionFailed(ctx, log, err); handled {
+		if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 			return reply
 		}
 	}
 	s.announceRequest(updated, approvals.OutcomeReviewed, a, in.CorrelationID)
 	s.updateCard(ctx, log, updated, fmt.Sprintf(":rotating_light: Break-glass reset by <@%s>, %s; reviewed by <@%s> %s.",
-		Escape(updated.RequesterID, 20), stateWord(updated), Escape(a.ID, 20), slackTime(updated.ReviewedAt)))
+		Escape(updated.RequesterID, 20), stateWord(updated), Escape(a.ID, 20), slackTime(messages.English, updated.ReviewedAt)))
 	s.notify(ctx, log, updated.RequesterID, Notice{Text: fmt.Sprintf("<@%s> reviewed your break-glass reset of %s (*%s*).",
 		Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100))})
 	return Reply{Text: "Thank you: the break-glass reset is marked as reviewed by you."}
@@ -158,7 +159,7 @@ func (s *Service) remindReviews(ctx context.Context) error {
 			who.Usergroups = e.Usergroups
 		}
 		text := fmt.Sprintf(":rotating_light: Still not reviewed: <@%s>'s break-glass reset of %s (*%s*), made %s. %s, please review it (the *Acknowledge* button on the card).",
-			Escape(claimed.RequesterID, 20), Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(claimed.CreatedAt), principalsText(dedupe(who)))
+			Escape(claimed.RequesterID, 20), Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(messages.English, claimed.CreatedAt), principalsText(dedupe(who)))
 		log := s.log.With("request_id", claimed.ID, "sweep", true)
 		s.announceRequest(claimed, approvals.OutcomeReviewReminded, systemActor, claimed.CorrelationID)
 		s.postUnderCard(ctx, log, pol, claimed, text)

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/locksmithbot/locksmith/messages"
 	"log/slog"
 	"strings"
 
@@ -23,7 +24,7 @@ func (s *Service) dryRun(ctx context.Context, log *slog.Logger, pol *Policy, a a
 
 	b.WriteString("*Dry run: nothing was done.*")
 	line("Customer: *%s* (`%s`, tenant `%s`)", Escape(c.Name, 100), Escape(c.Domain, 100), Escape(c.TenantID, 40))
-	line("User: %s (%s), %s", Escape(t.user.DisplayName, 100), Escape(t.user.UserPrincipalName, 120), rolesPhrase(t.roleNames))
+	line("User: %s (%s), %s", Escape(t.user.DisplayName, 100), Escape(t.user.UserPrincipalName, 120), rolesPhrase(messages.English, t.roleNames))
 	tier := tierOf(t.need)
 	line("Role needed: *%s* (%s tier). You hold *%s* for this customer: %s", t.need, tier, r.acc.best, map[bool]string{
 		true:  "enough.",
@@ -86,7 +87,7 @@ func (s *Service) dryRun(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		}
 	}
 	if t.user.Synced() {
-		line("%s", syncedWarning(t.user))
+		line("%s", syncedWarning(messages.English, t.user))
 		summary = append(summary, "synced")
 	}
 	if tier == policy.Privileged {

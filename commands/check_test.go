@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"github.com/locksmithbot/locksmith/messages"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,19 +15,19 @@ import (
 // Tests of the dry run: /reset-password check <customer> <user>.
 
 func TestParse_Check(t *testing.T) {
-	p := Parse("check " + custDomain + " " + aliceUPN)
+	p := Parse("check "+custDomain+" "+aliceUPN, messages.English)
 	if p.Reply != "" || !p.Check || p.Customer.Value != custDomain || p.User.Value != aliceUPN {
-		t.Fatalf("Parse(check …) = %+v", p)
+		t.Fatalf("Parse(check …, messages.English) = %+v", p)
 	}
-	if p := Parse("CHECK " + custDomain + " " + aliceUPN + " INC-1"); !strings.Contains(p.Reply, "takes only the customer and the user") {
+	if p := Parse("CHECK "+custDomain+" "+aliceUPN+" INC-1", messages.English); !strings.Contains(p.Reply, "takes only the customer and the user") {
 		t.Errorf("check with a reason: %+v", p)
 	}
 	// A customer called "Check…" stays reachable: quoted, or when what follows
 	// is not a customer and a user.
-	if p := Parse(`"check" ` + aliceUPN + " INC-1"); p.Check || p.Customer.Value != "check" || p.Reason != "INC-1" {
+	if p := Parse(`"check" `+aliceUPN+" INC-1", messages.English); p.Check || p.Customer.Value != "check" || p.Reason != "INC-1" {
 		t.Errorf("quoted check: %+v", p)
 	}
-	if p := Parse("check " + aliceUPN + " INC-1"); p.Check || p.Customer.Value != "check" || p.User.Value != aliceUPN {
+	if p := Parse("check "+aliceUPN+" INC-1", messages.English); p.Check || p.Customer.Value != "check" || p.User.Value != aliceUPN {
 		t.Errorf("check as a customer name: %+v", p)
 	}
 }
@@ -137,20 +138,20 @@ func TestCheck_SaysWhetherBreakGlassIsOpen(t *testing.T) {
 }
 
 func TestParse_BreakGlassAndStatus(t *testing.T) {
-	p := Parse(custDomain + " " + aliceUPN + " --BREAK-GLASS  CEO locked out")
+	p := Parse(custDomain+" "+aliceUPN+" --BREAK-GLASS  CEO locked out", messages.English)
 	if p.Reply != "" || !p.BreakGlass || p.Reason != "CEO locked out" {
 		t.Errorf("--break-glass: %+v", p)
 	}
-	if p := Parse(custDomain + " " + aliceUPN + " locked out --break-glass"); p.BreakGlass {
+	if p := Parse(custDomain+" "+aliceUPN+" locked out --break-glass", messages.English); p.BreakGlass {
 		t.Errorf("--break-glass after the reason's first word counted: %+v", p)
 	}
-	if p := Parse("check " + custDomain + " " + aliceUPN + " --break-glass x"); p.Reply == "" {
+	if p := Parse("check "+custDomain+" "+aliceUPN+" --break-glass x", messages.English); p.Reply == "" {
 		t.Errorf("check with --break-glass: %+v", p)
 	}
-	if p := Parse(" Status "); !p.Status || p.Reply != "" {
+	if p := Parse(" Status ", messages.English); !p.Status || p.Reply != "" {
 		t.Errorf("status: %+v", p)
 	}
-	if p := Parse("status " + aliceUPN); p.Status {
+	if p := Parse("status "+aliceUPN, messages.English); p.Status {
 		t.Errorf("status with arguments is a request for customer \"status\": %+v", p)
 	}
 }

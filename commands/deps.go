@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/internal/secret"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // This file declares what the workflow needs from Slack and what Slack needs from
@@ -152,6 +153,8 @@ type MessageRef struct {
 // Card is the approval request as the approval channel shows it. bot renders it
 // (Block Kit) and escapes every string field itself.
 type Card struct {
+	// Lang is the language of the card's labels and buttons (locale.channel).
+	Lang              messages.Lang
 	RequestID         string
 	RequesterID       string
 	CustomerName      string
@@ -191,6 +194,8 @@ type Card struct {
 // already escaped. When ResetButton is set the DM carries a "Reset password now"
 // button whose value is the request ID.
 type Notice struct {
+	// Lang is the recipient's language, for the buttons and the line under them.
+	Lang        messages.Lang
 	Text        string
 	ResetButton string    // request ID, or "" for no button
 	ValidUntil  time.Time // shown next to the button
@@ -205,6 +210,8 @@ type Notice struct {
 
 // Delivery is the ephemeral password message.
 type Delivery struct {
+	// Lang is the requester's language.
+	Lang messages.Lang
 	// Password is the temporary password, or the Temporary Access Pass when
 	// TAP is set: both follow the same rules (memory only, one ephemeral DM).
 	Password          secret.Password

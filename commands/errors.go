@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
 // partnerProblem turns a Partner Center error into a sentence for the person in
-// Slack: locksmith's own classification of the failure, the HTTP status and,
+// Slack, in lang: locksmith's own classification of the failure, the HTTP status and,
 // where Partner Center uses one, its numeric error code, and the correlation ID
 // that finds the full error in the log. Partner Center's own description never
 // goes into Slack, the database or the audit trail: it is text locksmith does
@@ -18,7 +19,7 @@ import (
 // cut short) would leak it there. It goes to the log only, scrubbed (see
 // partner.Error). Operator problems (broken credentials) say so, so a technician
 // knows it is not their fault.
-func partnerProblem(ctx context.Context, err error) string {
+func partnerProblem(ctx context.Context, lang messages.Lang, err error) string {
 	ref := partner.CorrelationID(ctx)
 	var pe *partner.Error
 	if errors.As(err, &pe) && pe.CorrelationID != "" {
@@ -26,40 +27,41 @@ func partnerProblem(ctx context.Context, err error) string {
 	}
 	refText := ""
 	if ref != "" {
-		refText = fmt.Sprintf(" (ref `%s`)", Escape(ref, 40))
+		refText = texts.Text(lang, messages.PartnerRef, messages.Data{"Ref": Escape(ref, 40)})
 	}
 	detail := ""
 	if pe != nil && pe.Status != 0 {
-		detail = fmt.Sprintf(": HTTP %d", pe.Status)
+		detail = texts.Text(lang, messages.PartnerDetailStatus, messages.Data{"Status": pe.Status})
 		if code := numericCode(pe.Code); code != "" {
-			detail += ", code " + code
+			detail = texts.Text(lang, messages.PartnerDetailCode, messages.Data{"Status": pe.Status, "Code": code})
 		}
 	}
+	d := messages.Data{"Ref": refText, "Detail": detail}
 	switch partner.KindOf(err) {
 	case partner.KindThrottled:
-		wait := "a minute"
+		d["Wait"] = texts.Text(lang, messages.PartnerWaitMinute, nil)
 		if pe != nil && pe.RetryAfter > 0 {
-			wait = fmt.Sprintf("%d seconds", int(math.Ceil(pe.RetryAfter.Seconds())))
+			d["Wait"] = texts.Count(lang, messages.PartnerWaitSeconds, int(math.Ceil(pe.RetryAfter.Seconds())), nil)
 		}
-		return fmt.Sprintf("Partner Center is throttling locksmith; try again in %s%s.", wait, refText)
+		return texts.Text(lang, messages.PartnerThrottled, d)
 	case partner.KindUnavailable:
-		return fmt.Sprintf("Partner Center is unavailable right now; try again in a few minutes%s.", refText)
+		return texts.Text(lang, messages.PartnerUnavailable, d)
 	case partner.KindUnauthorised:
-		return fmt.Sprintf("locksmith's Partner Center credentials are not working; an operator must fix them (see `locksmith check`)%s.", refText)
+		return texts.Text(lang, messages.PartnerUnauthorised, d)
 	case partner.KindForbidden:
-		return fmt.Sprintf("Partner Center refused%s. locksmith's service account may lack the GDAP role for this customer, or the customer relationship has ended%s.", detail, refText)
+		return texts.Text(lang, messages.PartnerForbidden, d)
 	case partner.KindNotFound:
-		return fmt.Sprintf("Partner Center could not find it%s%s.", detail, refText)
+		return texts.Text(lang, messages.PartnerNotFound, d)
 	case partner.KindRejected:
-		return fmt.Sprintf("Partner Center rejected the request%s; for a reset this is usually the tenant's password policy, and an operator can read Partner Center's full answer in locksmith's log%s.", detail, refText)
+		return texts.Text(lang, messages.PartnerRejected, d)
 	}
 	if errors.Is(err, errNotStarted) {
-		return fmt.Sprintf("locksmith is restarting and stopped before asking Partner Center to change anything; try again in a minute%s.", refText)
+		return texts.Text(lang, messages.PartnerNotStarted, d)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return fmt.Sprintf("It took too long and was stopped%s.", refText)
+		return texts.Text(lang, messages.PartnerTimeout, d)
 	}
-	return fmt.Sprintf("Something went wrong%s.", refText)
+	return texts.Text(lang, messages.PartnerOther, d)
 }
 
 // resetFailure says what a failed reset attempt means for the user's password

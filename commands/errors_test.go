@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/locksmithbot/locksmith/messages"
 	"strings"
 	"testing"
 	"time"
@@ -108,7 +109,7 @@ func TestPartnerProblem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := partnerProblem(ctx, tt.err)
+			got := partnerProblem(ctx, messages.English, tt.err)
 			wantContains(t, "partnerProblem", got, tt.want...)
 			wantNotContains(t, "partnerProblem", got, tt.notWant...)
 			// Nothing Partner Center sent may reach Slack unescaped.
@@ -118,7 +119,7 @@ func TestPartnerProblem(t *testing.T) {
 }
 
 func TestPartnerProblem_NoCorrelationID(t *testing.T) {
-	got := partnerProblem(context.Background(), &partner.Error{Kind: partner.KindUnavailable})
+	got := partnerProblem(context.Background(), messages.English, &partner.Error{Kind: partner.KindUnavailable})
 	wantNotContains(t, "partnerProblem", got, "ref")
 }
 
@@ -130,7 +131,7 @@ func TestPartnerProblem_NeverEchoesMarkup(t *testing.T) {
 	for _, k := range kinds {
 		t.Run(k.String(), func(t *testing.T) {
 			err := &partner.Error{Kind: k, Status: 400, Code: "<!here>", Description: hostile, CorrelationID: "<!channel>", Op: "<!everyone>"}
-			got := partnerProblem(context.Background(), err)
+			got := partnerProblem(context.Background(), messages.English, err)
 			wantNotContains(t, "partnerProblem", got, "<!", "<@", "<http")
 		})
 	}

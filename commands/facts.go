@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/graph"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -181,7 +182,7 @@ func factLines(f TargetFacts) []string {
 		account = append(account, "*synced from on-premises*")
 	}
 	if f.PasswordChanged != nil {
-		account = append(account, "password last changed "+slackTime(*f.PasswordChanged))
+		account = append(account, "password last changed "+slackTime(messages.English, *f.PasswordChanged))
 	}
 	lines = append(lines, "*Account:* "+strings.Join(account, " · "))
 	if len(f.Roles) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -152,13 +153,32 @@ func (s *Service) actorFor(ctx context.Context, userID, payloadName string) acto
 	return a
 }
 
-// permissionProblem is the reply when grantsNaming or accessFor failed.
-func permissionProblem(err error, rest string) string {
+// permissionProblem is the reply, in lang, when grantsNaming or accessFor
+// failed: the account Slack described is refused, or (id) the check could not
+// be made.
+func permissionProblem(lang messages.Lang, err error, id messages.ID) string {
 	var ae *AccountError
 	if errors.As(err, &ae) {
-		return "locksmith acts only for active full members of this Slack workspace, and your account is " + ae.Problem + ". Nothing was done."
+		return texts.Text(lang, messages.ReplyAccountRefused, messages.Data{"Problem": accountProblem(lang, ae.Problem)})
 	}
-	return "locksmith could not check your permissions with Slack, so nothing was done. " + rest
+	return texts.Text(lang, id, nil)
+}
+
+// accountProblem says in lang what Person.Problem says in English (which the
+// audit trail keeps).
+func accountProblem(lang messages.Lang, problem string) string {
+	id, ok := accountProblems[problem]
+	if !ok {
+		return Escape(problem, 100)
+	}
+	return texts.Text(lang, id, nil)
+}
+
+var accountProblems = map[string]messages.ID{
+	Person{Deleted: true}.Problem():         messages.AccountDeactivated,
+	Person{Bot: true}.Problem():             messages.AccountBot,
+	Person{UltraRestricted: true}.Problem(): messages.AccountSingleChannelGuest,
+	Person{Restricted: true}.Problem():      messages.AccountGuest,
 }
 
 // bestRole is the strongest role the held grants give for customer, "" for none.

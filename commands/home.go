@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/locksmithbot/locksmith/messages"
 	"strings"
 	"sync"
 	"time"
@@ -169,23 +170,23 @@ func homeState(r approvals.Request) string {
 		if r.ApprovalsRequired > 1 {
 			s += " (" + progress(r) + ")"
 		}
-		return s + ", expires " + slackTime(r.ExpiresAt)
+		return s + ", expires " + slackTime(messages.English, r.ExpiresAt)
 	case approvals.StateApproved:
-		return "approved, reset before " + slackTime(r.UseBy)
+		return "approved, reset before " + slackTime(messages.English, r.UseBy)
 	case approvals.StateDenied:
-		s := fmt.Sprintf("denied by <@%s> %s", Escape(r.DeciderID, 20), slackTime(r.DecidedAt))
+		s := fmt.Sprintf("denied by <@%s> %s", Escape(r.DeciderID, 20), slackTime(messages.English, r.DecidedAt))
 		if r.Detail != "" {
 			s += ": " + Escape(r.Detail, 200)
 		}
 		return s
 	case approvals.StateCancelled:
-		return "withdrawn " + slackTime(r.DecidedAt)
+		return "withdrawn " + slackTime(messages.English, r.DecidedAt)
 	case approvals.StateExpired:
 		return "expired"
 	case approvals.StateResetting:
 		return "reset in progress"
 	case approvals.StateDone:
-		s := "password reset " + slackTime(r.FinishedAt)
+		s := "password reset " + slackTime(messages.English, r.FinishedAt)
 		if r.BreakGlass && r.ReviewedAt.IsZero() {
 			s += ", *not yet reviewed*"
 		}

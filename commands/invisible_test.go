@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"github.com/locksmithbot/locksmith/messages"
 	"strings"
 	"testing"
 )
@@ -63,7 +64,7 @@ func TestParse_RejectsEveryNeutralisedCodePoint(t *testing.T) {
 				parts := []string{"contoso.onmicrosoft.com", "alice@contoso.onmicrosoft.com", "INC-4711 locked out"}
 				i := map[string]int{"customer": 0, "user": 1, "reason": 2}[where]
 				parts[i] = parts[i][:3] + string(r) + parts[i][3:]
-				got := Parse(strings.Join(parts, " "))
+				got := Parse(strings.Join(parts, " "), messages.English)
 				if got.Reply == "" {
 					t.Fatalf("accepted %U in the %s: %+v", r, where, got)
 				}

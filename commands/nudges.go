@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/locksmithbot/locksmith/messages"
 	"log/slog"
 
 	"github.com/locksmithbot/locksmith/approvals"
@@ -32,7 +33,7 @@ func (s *Service) nudge(ctx context.Context) error {
 		if rule.RemindAfter > 0 && r.RemindedAt.IsZero() && !now.Before(r.CreatedAt.Add(rule.RemindAfter)) {
 			who := principalsText(eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID))
 			text := fmt.Sprintf(":bell: Reminder: <@%s>'s request to reset the password of %s (*%s*) is still waiting for approval%s. It expires %s.",
-				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), progressNote(r), slackTime(r.ExpiresAt))
+				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), progressNote(r), slackTime(messages.English, r.ExpiresAt))
 			if who != "" {
 				text += " " + who
 			}
@@ -40,7 +41,7 @@ func (s *Service) nudge(ctx context.Context) error {
 		}
 		if rule.EscalateAfter > 0 && r.EscalatedAt.IsZero() && !now.Before(r.CreatedAt.Add(rule.EscalateAfter)) {
 			text := fmt.Sprintf(":rotating_light: Escalation: <@%s>'s request to reset the password of %s (*%s*) has had no decision for %s%s. It expires %s. %s, please approve or deny.",
-				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), rule.EscalateAfter, progressNote(r), slackTime(r.ExpiresAt), principalsText(rule.EscalateTo))
+				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), rule.EscalateAfter, progressNote(r), slackTime(messages.English, r.ExpiresAt), principalsText(rule.EscalateTo))
 			s.sendNudge(ctx, log, pol, r, approvals.NudgeEscalate, fmt.Sprintf("pending for %s; asked %s", rule.EscalateAfter, principalsPlain(rule.EscalateTo)), text)
 		}
 	}

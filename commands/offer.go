@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // maxOfferWait caps the backoff between attempts to DM the Reset button.
@@ -68,9 +69,10 @@ func (s *Service) retryOffer(ctx context.Context, log *slog.Logger, r approvals.
 		}
 		wait = min(wait*2, maxOfferWait)
 	}
-	why := "Slack refused the DM"
+	cl := s.channelLang()
+	why := texts.Text(cl, messages.UnreachableRefused, nil)
 	if stopped {
-		why = "Slack refused the DM until locksmith shut down"
+		why = texts.Text(cl, messages.UnreachableUntilShutdown, nil)
 	}
 	log.Error("requester could not be reached with the Reset button", "to", r.RequesterID, "attempts", attempts, "err", lastErr)
 	actx, cancel := detached(ctx)
@@ -81,6 +83,6 @@ func (s *Service) retryOffer(ctx context.Context, log *slog.Logger, r approvals.
 		Outcome: approvals.OutcomeRequesterUnreachable,
 		Detail:  fmt.Sprintf("the DM with Reset password now could not be delivered (%d attempts): %v", attempts, lastErr),
 	})
-	s.updateCard(actx, log, r, fmt.Sprintf(":warning: Approved by <@%s> %s, but locksmith could not reach <@%s> with the *Reset password now* button (%s), so this approval cannot be used. Make a new request.",
-		Escape(r.DeciderID, 20), slackTime(r.DecidedAt), Escape(r.RequesterID, 20), why))
+	s.updateCard(actx, log, r, texts.Text(cl, messages.StatusUnreachable, messages.Data{
+		"Decider": Escape(r.DeciderID, 20), "When": slackTime(cl, r.DecidedAt), "Requester": Escape(r.RequesterID, 20), "Why": why}))
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // Limits on what a requester may type. Slack allows up to 4,000 characters of
@@ -25,6 +27,9 @@ const (
 type ParseResult struct {
 	// Reply is set when the text was help, empty or malformed: show it and stop.
 	Reply string
+	// Language is set for "/reset-password language ja|en|auto": the word after
+	// "language", as typed (it may be unsupported; the workflow answers that).
+	Language *string
 	// Otherwise the command to run.
 	Customer CustomerRef
 	User     UserRef
@@ -64,14 +69,7 @@ const (
 const breakGlassFlag = "--break-glass"
 
 // Usage is the help text, also shown for empty input.
-const Usage = "*Usage:* `/reset-password <customer> <user> [reason…]`\n" +
-	"• `<customer>`: the tenant ID, a domain (`contoso.onmicrosoft.com`) or the start of the company name (quote names with spaces: `\"Contoso Ltd\"`)\n" +
-	"• `<user>`: the user's sign-in name (`alice@contoso.com`) or object ID\n" +
-	"• `[reason…]`: why, e.g. a ticket number (up to 500 characters)\n" +
-	"Example: `/reset-password contoso.onmicrosoft.com alice@contoso.com INC-4711`\n" +
-	"`/reset-password check <customer> <user>`: what would happen (the role needed, the policy, who may approve), without doing anything\n" +
-	"`/reset-password status`: your requests and what waits for your decision\n" +
-	"`/reset-password <customer> <user> --break-glass <reason>`: reset without approval when no approver can be reached (break-glass list only; reviewed afterwards)"
+func Usage(l messages.Lang) string { return texts.Text(l, messages.Usage, nil) }
 
 var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -82,25 +80,26 @@ var (
 	slackMarkupRE = regexp.MustCompile(`<[^<>]*>`)
 )
 
-// Parse reads the text after /reset-password. It never calls anything: a result
-// with Reply set means "tell the person and do nothing else".
-func Parse(text string) ParseResult {
+// Parse reads the text after /reset-password; answers are in language l. It
+// never calls anything: a result with Reply set means "tell the person and do
+// nothing else".
+func Parse(text string, l messages.Lang) ParseResult {
 	if len(text) > maxCommandText {
-		return reply("That is too long (%d characters; the limit is %d). Give the customer, the user and a short reason.", utf8.RuneCountInString(text), maxCommandText)
+		return reply(l, messages.ParseTooLong, messages.Data{"Count": utf8.RuneCountInString(text), "Limit": maxCommandText})
 	}
 	if !utf8.ValidString(text) {
-		return reply("The text is not valid UTF-8; please type it again.")
+		return reply(l, messages.ParseNotUTF8, nil)
 	}
 	// Typed text is refused rather than cleaned (see isNeutralised): what
 	// locksmith acts on and records is then exactly what the requester sees.
 	for _, r := range text {
 		if r != ' ' && r != '\t' && isNeutralised(r) {
-			return reply("The text contains control characters or invisible or direction-changing formatting (%U); please type it again without them.", r)
+			return reply(l, messages.ParseControl, messages.Data{"Char": fmt.Sprintf("%U", r)})
 		}
 	}
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" || strings.EqualFold(trimmed, "help") {
-		return ParseResult{Reply: Usage}
+		return ParseResult{Reply: Usage(l)}
 	}
 
 	if strings.EqualFold(trimmed, "status") {
@@ -111,7 +110,7 @@ func Parse(text string) ParseResult {
 	check := false
 	if word, after, ok := strings.Cut(trimmed, " "); ok && strings.EqualFold(word, "check") {
 		if args, rest, _ := splitArgs(after, 2); len(args) == 2 {
-			if _, msg := parseUser(args[1]); msg == "" {
+			if _, msg := parseUser(l, args[1]); msg == "" {
 				if rest != "" {
 					return ParseResult{Reply: "`check` takes only the customer and the user: `/reset-password check <customer> <user>`."}
 				}
@@ -120,19 +119,30 @@ func Parse(text string) ParseResult {
 		}
 	}
 
-	args, rest, err := splitArgs(trimmed, 2)
-	if err != "" {
-		return ParseResult{Reply: err + "\n\n" + Usage}
+	args, rest, problem := splitArgs(trimmed, 2)
+	if problem != "" {
+		return ParseResult{Reply: texts.Text(l, problem, nil) + "\n\n" + Usage(l)}
+	}
+	if len(args) >= 1 && strings.EqualFold(args[0], "language") && rest == "" &&
+		(len(args) == 1 || !strings.Contains(args[1], "@") && !guidRE.MatchString(args[1])) {
+		// "/reset-password language ja": a customer called "language" would
+		// need a user (a sign-in name or an object ID) after it, so the two
+		// cannot be confused.
+		choice := ""
+		if len(args) == 2 {
+			choice = args[1]
+		}
+		return ParseResult{Language: &choice}
 	}
 	if len(args) < 2 {
-		return ParseResult{Reply: "Give both the customer and the user.\n\n" + Usage}
+		return ParseResult{Reply: texts.Text(l, messages.ParseNeedBoth, nil) + "\n\n" + Usage(l)}
 	}
 
-	cust, msg := parseCustomer(args[0])
+	cust, msg := parseCustomer(l, args[0])
 	if msg != "" {
 		return ParseResult{Reply: msg}
 	}
-	user, msg := parseUser(args[1])
+	user, msg := parseUser(l, args[1])
 	if msg != "" {
 		return ParseResult{Reply: msg}
 	}
@@ -146,21 +156,22 @@ func Parse(text string) ParseResult {
 			return ParseResult{Reply: "`" + breakGlassFlag + "` needs a reason: `/reset-password <customer> <user> " + breakGlassFlag + " <why no approver could be reached>`."}
 		}
 	}
-	reason, msg := parseReason(rest)
+	reason, msg := parseReason(l, rest)
 	if msg != "" {
 		return ParseResult{Reply: msg}
 	}
 	return ParseResult{Customer: cust, User: user, Reason: reason, Check: check, BreakGlass: breakGlass}
 }
 
-func reply(format string, a ...any) ParseResult {
-	return ParseResult{Reply: fmt.Sprintf(format, a...)}
+func reply(l messages.Lang, id messages.ID, d messages.Data) ParseResult {
+	return ParseResult{Reply: texts.Text(l, id, d)}
 }
 
 // splitArgs takes the first n arguments (double quotes, including the curly ones
 // macOS and iOS substitute as people type, group words) and returns the rest of
-// the text untouched. A problem comes back as a sentence for the requester.
-func splitArgs(s string, n int) (args []string, rest string, problem string) {
+// the text untouched. A problem comes back as the ID of a sentence for the
+// requester.
+func splitArgs(s string, n int) (args []string, rest string, problem messages.ID) {
 	i := 0
 	for len(args) < n {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
@@ -180,11 +191,11 @@ func splitArgs(s string, n int) (args []string, rest string, problem string) {
 				}
 			}
 			if end < 0 {
-				return nil, "", "A quote is not closed."
+				return nil, "", messages.ParseQuoteOpen
 			}
 			arg := strings.TrimSpace(s[j:end])
 			if arg == "" {
-				return nil, "", "An argument in quotes is empty."
+				return nil, "", messages.ParseQuoteEmpty
 			}
 			args = append(args, arg)
 			_, closeSize := utf8.DecodeRuneInString(s[end:])
@@ -223,72 +234,73 @@ func slackUnescape(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
-func parseCustomer(arg string) (CustomerRef, string) {
+func parseCustomer(l messages.Lang, arg string) (CustomerRef, string) {
 	arg, ok := unwrapSlackLink(arg)
 	if !ok {
-		return CustomerRef{}, "The customer looks like a link whose text differs from where it points; type the tenant ID, domain or name."
+		return CustomerRef{}, texts.Text(l, messages.ParseCustomerLink, nil)
 	}
 	arg = slackUnescape(arg)
 	switch {
 	case len(arg) > maxCustomerText:
-		return CustomerRef{}, fmt.Sprintf("The customer is too long (limit %d characters).", maxCustomerText)
+		return CustomerRef{}, texts.Text(l, messages.ParseCustomerTooLong, messages.Data{"Limit": maxCustomerText})
 	case guidRE.MatchString(arg):
 		return CustomerRef{Kind: RefID, Value: strings.ToLower(arg)}, ""
 	case strings.ContainsAny(arg, "<>@"):
-		return CustomerRef{}, "The customer must be a tenant ID, a domain or the start of the company name."
+		return CustomerRef{}, texts.Text(l, messages.ParseCustomerShape, nil)
 	case strings.Contains(arg, ".") && !strings.Contains(arg, " "):
 		if !domainRE.MatchString(arg) || len(arg) > 253 {
-			return CustomerRef{}, fmt.Sprintf("`%s` is not a valid domain.", Escape(arg, 100))
+			return CustomerRef{}, texts.Text(l, messages.ParseBadDomain, messages.Data{"Domain": Escape(arg, 100)})
 		}
 		return CustomerRef{Kind: RefDomain, Value: strings.ToLower(arg)}, ""
 	default:
 		if utf8.RuneCountInString(arg) < 2 {
-			return CustomerRef{}, "The company name prefix must be at least 2 characters."
+			return CustomerRef{}, texts.Text(l, messages.ParseNameShort, nil)
 		}
 		return CustomerRef{Kind: RefName, Value: arg}, ""
 	}
 }
 
-func parseUser(arg string) (UserRef, string) {
+func parseUser(l messages.Lang, arg string) (UserRef, string) {
 	arg, ok := unwrapSlackLink(arg)
 	if !ok {
-		return UserRef{}, "The user looks like a link whose text differs from where it points; type the sign-in name or object ID."
+		return UserRef{}, texts.Text(l, messages.ParseUserLink, nil)
 	}
 	arg = slackUnescape(arg)
 	if guidRE.MatchString(arg) {
 		return UserRef{Kind: RefID, Value: strings.ToLower(arg)}, ""
 	}
 	local, domain, found := strings.Cut(arg, "@")
-	bad := func(why string) (UserRef, string) {
-		return UserRef{}, fmt.Sprintf("`%s` is not a valid user: %s. Give the user's sign-in name (`alice@contoso.com`) or object ID.", Escape(arg, 120), why)
+	bad := func(why messages.ID, limit int) (UserRef, string) {
+		return UserRef{}, texts.Text(l, messages.ParseBadUser, messages.Data{
+			"User": Escape(arg, 120), "Why": texts.Text(l, why, messages.Data{"Limit": limit})})
 	}
 	switch {
 	case !found:
-		return bad("it is neither a sign-in name nor an object ID")
+		return bad(messages.ParseUserShape, 0)
 	case len(arg) > maxUPN:
-		return bad(fmt.Sprintf("a sign-in name has at most %d characters", maxUPN))
+		return bad(messages.ParseUserTooLong, maxUPN)
 	case local == "" || len(local) > maxUPNLocal:
-		return bad(fmt.Sprintf("the part before @ must have 1 to %d characters", maxUPNLocal))
+		return bad(messages.ParseUserLocalLength, maxUPNLocal)
 	case !upnLocalRE.MatchString(local):
-		return bad("the part before @ may only hold letters, digits and ' . - _ ! # ^ ~")
+		return bad(messages.ParseUserLocalChars, 0)
 	case strings.HasSuffix(local, ".") || strings.HasPrefix(local, "."):
-		return bad("the part before @ cannot start or end with a dot")
+		return bad(messages.ParseUserLocalDot, 0)
 	case len(domain) > maxUPNDomain || !domainRE.MatchString(domain):
-		return bad("the part after @ is not a valid domain")
+		return bad(messages.ParseUserDomain, 0)
 	}
 	return UserRef{Kind: RefUPN, Value: arg}, ""
 }
 
-func parseReason(rest string) (string, string) {
+func parseReason(l messages.Lang, rest string) (string, string) {
 	// Real Slack markup arrives raw (anything typed as < or > arrives as &lt;/&gt;),
 	// so a <…> here is a mention, a channel or a link. locksmith refuses it rather
 	// than risk re-posting @channel or a disguised link to the approvers.
 	if slackMarkupRE.MatchString(rest) {
-		return "", "The reason can't contain mentions, channel names or links; give a ticket number or a short description."
+		return "", texts.Text(l, messages.ParseReasonMarkup, nil)
 	}
 	reason := strings.Join(strings.Fields(slackUnescape(rest)), " ")
 	if n := utf8.RuneCountInString(reason); n > maxReasonRunes {
-		return "", fmt.Sprintf("The reason is too long (%d characters; the limit is %d).", n, maxReasonRunes)
+		return "", texts.Text(l, messages.ParseReasonTooLong, messages.Data{"Count": n, "Limit": maxReasonRunes})
 	}
 	return reason, ""
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"github.com/locksmithbot/locksmith/messages"
 	"strings"
 	"testing"
 )
@@ -52,7 +53,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Parse(tt.text)
+			got := Parse(tt.text, messages.English)
 			if tt.wantReply != "" {
 				if !strings.Contains(got.Reply, tt.wantReply) {
 					t.Fatalf("reply = %q, want it to contain %q", got.Reply, tt.wantReply)
@@ -88,12 +89,55 @@ func TestEscape(t *testing.T) {
 	}
 }
 
+func TestParseLanguageCommand(t *testing.T) {
+	for text, want := range map[string]string{
+		"language ja":   "ja",
+		"Language EN":   "EN",
+		"language auto": "auto",
+		"language":      "",
+		"language xx":   "xx",
+	} {
+		got := Parse(text, messages.English)
+		if got.Language == nil || *got.Language != want || got.Reply != "" {
+			t.Errorf("Parse(%q, messages.English) = %+v, want language %q", text, got, want)
+		}
+	}
+	// A customer whose name starts with "language" is still a customer.
+	for _, text := range []string{
+		"language alice@contoso.com",
+		"language 99999999-8888-7777-6666-555555555555",
+		"language ja extra words",
+		`"language school" alice@contoso.com`,
+	} {
+		if got := Parse(text, messages.English); got.Language != nil {
+			t.Errorf("Parse(%q, messages.English) read a language command: %+v", text, got)
+		}
+	}
+}
+
+func TestParseAnswersInTheGivenLanguage(t *testing.T) {
+	for _, tc := range []struct{ text, en, ja string }{
+		{"", "*Usage:*", "*使い方:*"},
+		{"contoso.com", "Give both the customer and the user.", "顧客とユーザーの両方を指定してください。"},
+		{"contoso.com alice", "is neither a sign-in name nor an object ID", "サインイン名でもオブジェクト ID でもありません"},
+		{"contoso.com " + strings.Repeat("a", 65) + "@contoso.com", "1 to 64 characters", "1～64 文字"},
+	} {
+		if got := Parse(tc.text, messages.English).Reply; !strings.Contains(got, tc.en) {
+			t.Errorf("English reply to %q = %q, want %q in it", tc.text, got, tc.en)
+		}
+		if got := Parse(tc.text, messages.Japanese).Reply; !strings.Contains(got, tc.ja) {
+			t.Errorf("Japanese reply to %q = %q, want %q in it", tc.text, got, tc.ja)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add("contoso.com alice@contoso.com INC-1")
 	f.Add(`"Contoso Ltd" <mailto:a@b.c|a@b.c> <!here>`)
+	f.Add("language ja")
 	f.Fuzz(func(t *testing.T, s string) {
-		got := Parse(s)
-		if got.Reply == "" && (got.Customer.Kind == 0 || got.User.Kind == 0) {
+		got := Parse(s, messages.Japanese)
+		if got.Reply == "" && got.Language == nil && (got.Customer.Kind == 0 || got.User.Kind == 0) {
 			t.Fatalf("command without customer or user: %+v", got)
 		}
 		if strings.ContainsAny(got.Reason, "\x00\n") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/graph"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -230,9 +231,9 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 	inForce := (req.State == approvals.StateApproved || req.State == approvals.StateDone) && s.now().Before(req.UseBy)
 	if !inForce {
 		if req.State == approvals.StateDone {
-			return Reply{Text: fmt.Sprintf("This approval ended %s; make a new request.", slackTime(req.UseBy))}
+			return Reply{Text: fmt.Sprintf("This approval ended %s; make a new request.", slackTime(messages.English, req.UseBy))}
 		}
-		return Reply{Text: stateText(req)}
+		return Reply{Text: stateText(a.Lang, req)}
 	}
 	if reply, ok := s.recipeAllowedNow(ctx, pol, a, in.Kind, req); !ok {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "recipe "+string(rc)+" not allowed now")
@@ -265,12 +266,12 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 	if rc == RecipeRevokeSessions {
 		result.Outcome, result.Detail = approvals.OutcomeSessionsRevoked, "all refresh tokens and session cookies revoked"
 		s.recordOutcome(ctx, result)
-		s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":door: All sign-in sessions of %s were revoked %s; apps sign them out within minutes.", upn, slackTime(s.now()))})
+		s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":door: All sign-in sessions of %s were revoked %s; apps sign them out within minutes.", upn, slackTime(messages.English, s.now()))})
 		return Reply{Text: fmt.Sprintf(":white_check_mark: Sessions of %s revoked.", upn)}
 	}
 	result.Outcome, result.Detail = approvals.OutcomeAccountEnabled, "accountEnabled set to true"
 	s.recordOutcome(ctx, result)
-	s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":unlock: The account %s was re-enabled %s.", upn, slackTime(s.now()))})
+	s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":unlock: The account %s was re-enabled %s.", upn, slackTime(messages.English, s.now()))})
 	return Reply{Text: fmt.Sprintf(":white_check_mark: %s can sign in again.", upn)}
 }
 
@@ -298,7 +299,7 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 			log.Error("release after a failed temporary access pass failed", "err", rerr)
 			return Reply{Text: fmt.Sprintf(":x: Microsoft Graph did not confirm a Temporary Access Pass for %s (%s), and locksmith could not reopen your approval: run `/reset-password` again.", upn, problem)}
 		}
-		return Reply{Text: fmt.Sprintf(":x: Microsoft Graph did not confirm a Temporary Access Pass for %s (%s). None was shown to anyone; your approval still stands until %s, so try again.", upn, problem, slackTime(claimed.UseBy))}
+		return Reply{Text: fmt.Sprintf(":x: Microsoft Graph did not confirm a Temporary Access Pass for %s (%s). None was shown to anyone; your approval still stands until %s, so try again.", upn, problem, slackTime(messages.English, claimed.UseBy))}
 	}
 	if !out.delivered {
 		s.metrics.Reset("delivery_failed")
@@ -316,9 +317,9 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 	issued := base
 	issued.Outcome, issued.Detail = approvals.OutcomeTAPIssued, "delivered by ephemeral DM; the password was not changed"
 	s.recordOutcome(ctx, issued)
-	s.updateCard(ctx, log, claimed, fmt.Sprintf(":ticket: Temporary Access Pass issued by <@%s> %s", Escape(a.ID, 20), slackTime(done)))
+	s.updateCard(ctx, log, claimed, fmt.Sprintf(":ticket: Temporary Access Pass issued by <@%s> %s", Escape(a.ID, 20), slackTime(messages.English, done)))
 	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Text: fmt.Sprintf(":ticket: A Temporary Access Pass for %s (*%s*) was issued %s.",
-		upn, Escape(claimed.CustomerName, 100), slackTime(done))}, claimed))
+		upn, Escape(claimed.CustomerName, 100), slackTime(messages.English, done))}, claimed))
 	return Reply{Text: ":white_check_mark: Done. The Temporary Access Pass is in your DM with locksmith, visible only to you."}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
@@ -33,16 +34,16 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	created, err := s.store.Create(ctx, r)
 	if err != nil {
 		log.Error("create request failed", "err", err)
-		return Reply{Text: "locksmith could not record your request, so nothing was done. Try again shortly; if it keeps failing, tell your operator."}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyCreateFailed, nil)}
 	}
 	log = log.With("request_id", created.ID)
 	s.announceRequest(created, approvals.OutcomeRequested, a, correlationID)
 
 	status := ""
 	if t.user.Synced() {
-		status = syncedWarning(t.user)
+		status = syncedWarning(s.channelLang(), t.user)
 	}
-	ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, cardFor(created, status, true))
+	ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, s.cardFor(created, status, true))
 	if err != nil {
 		log.Error("post approval card failed", "err", err)
 		// Nobody could approve a request whose card was never posted: withdraw it
@@ -62,7 +63,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 			s.metrics.Decision("cancelled")
 			s.announceRequest(cancelled, approvals.OutcomeCancelled, a, correlationID)
 		}
-		return Reply{Text: fmt.Sprintf("locksmith could not post to the approval channel <#%s>, so the request was withdrawn. Is locksmith a member of that channel? Tell your operator.", Escape(pol.ApprovalChannel, 20))}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyCardFailed, messages.Data{"Channel": Escape(pol.ApprovalChannel, 20)})}
 	}
 	if err := s.store.SetApprovalMessage(ctx, created.ID, ref.Channel, ref.TS); err != nil {
 		// The buttons still work (they carry only the request ID); only later card
@@ -72,17 +73,19 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 
 	where := fmt.Sprintf("<#%s>", Escape(pol.ApprovalChannel, 20))
 	if ref.Permalink != "" {
-		where = fmt.Sprintf("<%s|the approval channel>", Escape(ref.Permalink, 300))
+		where = texts.Text(a.Lang, messages.NoticeChannelLink, messages.Data{"URL": Escape(ref.Permalink, 300)})
 	}
 	notice := Notice{
-		Text: fmt.Sprintf(":hourglass_flowing_sand: Your request to reset the password of %s (*%s*) is waiting for approval in %s. It expires %s.",
-			Escape(created.TargetUPN, 120), Escape(created.CustomerName, 100), where, slackTime(created.ExpiresAt)) + policyNote(created),
+		Lang: a.Lang,
+		Text: texts.Text(a.Lang, messages.NoticePending, messages.Data{
+			"User": Escape(created.TargetUPN, 120), "Customer": Escape(created.CustomerName, 100),
+			"Where": where, "Expires": slackTime(a.Lang, created.ExpiresAt)}) + policyNote(created),
 		CancelButton: created.ID,
 	}
-	if status != "" {
+	if t.user.Synced() {
 		// Flag a synced user before anything changes (docs/partner-center.md §6.2): the requester
 		// may prefer to withdraw and reset on premises.
-		notice.Text += "\n" + status
+		notice.Text += "\n" + syncedWarning(a.Lang, t.user)
 	}
 	if lines := cardFacts(created); len(lines) > 0 {
 		notice.Text += "\n" + strings.Join(lines, "\n")
@@ -90,12 +93,14 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	if err := s.msg.Notify(ctx, a.ID, notice); err != nil {
 		log.Error("pending notice failed", "err", err)
 	}
-	return Reply{Text: fmt.Sprintf("Request sent for approval in <#%s>. I'll DM you when someone decides; then you'll reset it with one click.", Escape(pol.ApprovalChannel, 20))}
+	return Reply{Text: texts.Text(a.Lang, messages.ReplySent, messages.Data{"Channel": Escape(pol.ApprovalChannel, 20)})}
 }
 
-// cardFor renders a request as the approval channel shows it.
-func cardFor(r approvals.Request, status string, buttons bool) Card {
+// cardFor renders a request as the approval channel shows it, in the
+// channel's language.
+func (s *Service) cardFor(r approvals.Request, status string, buttons bool) Card {
 	c := Card{
+		Lang:         s.channelLang(),
 		RequestID:    r.ID,
 		RequesterID:  r.RequesterID,
 		CustomerName: r.CustomerName, CustomerDomain: r.CustomerDomain, TenantID: r.TenantID,
@@ -137,40 +142,43 @@ func policyNote(r approvals.Request) string {
 	return note
 }
 
-// slackTime shows t in each reader's own time zone, with a UTC fallback for
-// clients that cannot format dates.
-func slackTime(t time.Time) string {
-	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
+// slackTime shows t in each reader's own time zone and language, with a UTC
+// fallback for clients that cannot format dates.
+func slackTime(lang messages.Lang, t time.Time) string {
+	return texts.Date(lang, messages.DateAt, t)
 }
 
 // stateText says precisely why a click on a request that has moved on does
 // nothing ("already approved by @bob at 10:02").
-func stateText(r approvals.Request) string {
-	by := ""
+func stateText(lang messages.Lang, r approvals.Request) string {
+	d := messages.Data{}
 	if r.DeciderID != "" {
-		by = fmt.Sprintf(" by <@%s>", Escape(r.DeciderID, 20))
+		d["Decider"] = Escape(r.DeciderID, 20)
 	}
+	var id messages.ID
 	switch r.State {
 	case approvals.StatePending:
-		return "This request is still waiting for approval."
+		id = messages.StatePending
 	case approvals.StateApproved:
-		return fmt.Sprintf("This request was already approved%s %s.", by, slackTime(r.DecidedAt))
+		id, d["When"] = messages.StateApproved, slackTime(lang, r.DecidedAt)
 	case approvals.StateDenied:
-		return fmt.Sprintf("This request was already denied%s %s.", by, slackTime(r.DecidedAt))
+		id, d["When"] = messages.StateDenied, slackTime(lang, r.DecidedAt)
 	case approvals.StateCancelled:
-		return fmt.Sprintf("This request was withdrawn%s %s.", by, slackTime(r.DecidedAt))
+		id, d["When"] = messages.StateWithdrawn, slackTime(lang, r.DecidedAt)
 	case approvals.StateExpired:
 		when := r.ExpiresAt
 		if !r.UseBy.IsZero() {
 			when = r.UseBy
 		}
-		return fmt.Sprintf("This request expired %s.", slackTime(when))
+		id, d["When"] = messages.StateExpired, slackTime(lang, when)
 	case approvals.StateResetting:
-		return "The reset for this request is in progress."
+		id = messages.StateResetting
 	case approvals.StateDone:
-		return fmt.Sprintf("This request is finished: the password was reset %s.", slackTime(r.FinishedAt))
+		id, d["When"] = messages.StateDone, slackTime(lang, r.FinishedAt)
 	case approvals.StateFailed:
-		return fmt.Sprintf("This request failed %s: %s", slackTime(r.FinishedAt), Escape(r.Detail, 300))
+		id, d["When"], d["Detail"] = messages.StateFailed, slackTime(lang, r.FinishedAt), Escape(r.Detail, 300)
+	default:
+		id = messages.StateFinal
 	}
-	return "This request can't be changed any more."
+	return texts.Text(lang, id, d)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -25,7 +26,7 @@ type resetOutcome struct {
 // change it at next sign-in) and hands it to the requester by ephemeral DM. The
 // password lives only in this function's frame: it is never returned, logged or
 // stored (guarantee 1 in docs/architecture.md).
-func (s *Service) setAndDeliver(ctx context.Context, log *slog.Logger, pol *Policy, requesterID string, c partner.Customer, u partner.User) resetOutcome {
+func (s *Service) setAndDeliver(ctx context.Context, log *slog.Logger, pol *Policy, requester actor, c partner.Customer, u partner.User) resetOutcome {
 	pw, err := s.genPW(pol.PasswordLength)
 	if err != nil {
 		return resetOutcome{err: fmt.Errorf("%w: %w", errGeneratePassword, err)}
@@ -39,12 +40,12 @@ func (s *Service) setAndDeliver(ctx context.Context, log *slog.Logger, pol *Poli
 	if err := s.pc.ResetPassword(ctx, c.TenantID, u.ObjectID, pw); err != nil {
 		return resetOutcome{err: err}
 	}
-	d := Delivery{Password: pw, UserPrincipalName: u.UserPrincipalName, UserDisplayName: u.DisplayName, CustomerName: c.Name}
+	d := Delivery{Password: pw, UserPrincipalName: u.UserPrincipalName, UserDisplayName: u.DisplayName, CustomerName: c.Name, Lang: requester.Lang}
 	// The password must reach Slack even if the slash command's own deadline is
 	// nearly spent: Partner Center has already changed it.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
 	defer cancel()
-	if err := s.msg.DeliverPassword(dctx, requesterID, d); err != nil {
+	if err := s.msg.DeliverPassword(dctx, requester.ID, d); err != nil {
 		log.Error("password delivery failed", "err", err)
 		return resetOutcome{}
 	}
@@ -62,10 +63,10 @@ func (s *Service) resetWithoutApproval(ctx context.Context, log *slog.Logger, po
 	intent.Outcome, intent.Detail = approvals.OutcomeResetIntent, "without sign-off; reason: "+reason
 	// Guarantee 2: no Partner Center write without a durable record of the intent.
 	if err := s.audit(ctx, intent); err != nil {
-		return Reply{Text: "locksmith could not write its audit record, so it did not reset the password. Nothing was changed; tell your operator."}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyIntentAuditFailed, nil)}
 	}
 
-	out := s.setAndDeliver(ctx, log, pol, a.ID, c, t.user)
+	out := s.setAndDeliver(ctx, log, pol, a, c, t.user)
 	result := base
 	switch {
 	case out.err != nil && classifyResetFailure(out.err) == maybeApplied:
@@ -73,37 +74,37 @@ func (s *Service) resetWithoutApproval(ctx context.Context, log *slog.Logger, po
 		s.metrics.Reset("unknown")
 		result.Outcome, result.Detail = approvals.OutcomeResetUnknown, "outcome unknown: "+partnerDetail(out.err)
 		s.recordOutcome(ctx, result)
-		return Reply{Text: fmt.Sprintf(":warning: Partner Center did not confirm the reset of %s: %s The password may or may not have been changed, and no new password was shown to anyone. Run the command again to set a new one.",
-			Escape(t.user.UserPrincipalName, 120), partnerProblem(ctx, out.err))}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyDirectUnconfirmed, messages.Data{
+			"User": Escape(t.user.UserPrincipalName, 120), "Problem": partnerProblem(ctx, a.Lang, out.err)})}
 	case out.err != nil:
 		log.Error("reset failed", "err", out.err)
 		s.metrics.Reset("failed")
 		result.Outcome, result.Detail = approvals.OutcomeResetFailed, partnerDetail(out.err)
 		s.recordOutcome(ctx, result)
-		return Reply{Text: fmt.Sprintf("The password of %s was *not* reset. %s", Escape(t.user.UserPrincipalName, 120), partnerProblem(ctx, out.err))}
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyDirectFailed, messages.Data{
+			"User": Escape(t.user.UserPrincipalName, 120), "Problem": partnerProblem(ctx, a.Lang, out.err)})}
 	case !out.delivered:
 		s.metrics.Reset("delivery_failed")
 		result.Outcome, result.Detail = approvals.OutcomeDeliveryFailed, "password set in Partner Center but the ephemeral DM failed; the password is gone"
 		s.recordOutcome(ctx, result)
-		s.notifyLostPassword(ctx, log, a.ID, t.user)
-		return Reply{Text: lostPasswordText(t.user)}
+		s.notifyLostPassword(ctx, log, a, t.user)
+		return Reply{Text: lostPasswordText(a.Lang, t.user)}
 	}
 	s.metrics.Reset("done")
 	result.Outcome, result.Detail = approvals.OutcomeResetDone, "temporary password delivered by ephemeral DM; change required at next sign-in"
 	s.recordOutcome(ctx, result)
-	return Reply{Text: fmt.Sprintf(":white_check_mark: The password of %s (*%s*) was reset. The temporary password is in your DM with locksmith, visible only to you.",
-		Escape(t.user.UserPrincipalName, 120), Escape(c.Name, 100))}
+	return Reply{Text: texts.Text(a.Lang, messages.ReplyDirectDone, messages.Data{
+		"User": Escape(t.user.UserPrincipalName, 120), "Customer": Escape(c.Name, 100)})}
 }
 
-func lostPasswordText(u partner.User) string {
-	return fmt.Sprintf(":warning: The password of %s *was reset*, but Slack did not accept the message that shows it to you, so the temporary password is lost (locksmith never shows it anywhere else). Run the command again to set a new one.",
-		Escape(u.UserPrincipalName, 120))
+func lostPasswordText(lang messages.Lang, u partner.User) string {
+	return texts.Text(lang, messages.NoticePasswordLost, messages.Data{"User": Escape(u.UserPrincipalName, 120)})
 }
 
-func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, userID string, u partner.User) {
+func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, requester actor, u partner.User) {
 	nctx, cancel := detached(ctx)
 	defer cancel()
-	if err := s.msg.Notify(nctx, userID, Notice{Text: lostPasswordText(u)}); err != nil {
+	if err := s.msg.Notify(nctx, requester.ID, Notice{Lang: requester.Lang, Text: lostPasswordText(requester.Lang, u)}); err != nil {
 		log.Error("notice failed", "err", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/secret"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
@@ -66,6 +67,12 @@ type Policy struct {
 	Limits Limits
 
 	rules policy.Set // the default rule and Policies, checked; set by SetPolicy
+	// DefaultLang is locale.default: the language of people whose Slack
+	// locale locksmith does not speak (English when empty).
+	DefaultLang messages.Lang
+	// ChannelLang is locale.channel: the language of the approval card and the
+	// audit channel (DefaultLang when empty).
+	ChannelLang messages.Lang
 }
 
 // Deps are the workflow's collaborators.
@@ -79,7 +86,10 @@ type Deps struct {
 	// People, when set, is asked who each requester and approver is: accounts
 	// that are deactivated, bots or guests are refused whatever the grants say,
 	// and the audit trail records real names. main always sets it.
-	People  People
+	People People
+	// Locales gives people's Slack locales; nil means everyone reads
+	// locale.default unless they chose a language.
+	Locales Locales
 	Store   *approvals.Store
 	Logger  *slog.Logger
 	Metrics Metrics
@@ -106,6 +116,8 @@ type Service struct {
 	msg       Messenger
 	groups    Groups
 	people    People
+	locales   Locales
+	langs     langMemory
 	store     *approvals.Store
 	log       *slog.Logger
 	metrics   Metrics
@@ -137,7 +149,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 		return nil, errors.New("commands: Partner, Messenger, Groups and Store are required")
 	}
 	s := &Service{
-		pc: d.Partner, dir: d.Directory, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
+		pc: d.Partner, dir: d.Directory, msg: d.Messenger, groups: d.Groups, people: d.People, locales: d.Locales, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
 		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}), homes: d.Homes,
 	}
@@ -192,6 +204,9 @@ func (s *Service) SetPolicy(p Policy) error {
 		return fmt.Errorf("commands: %w", err)
 	}
 	p.rules = rules
+	if p.DefaultLang == "" {
+		p.DefaultLang = messages.English
+	}
 	s.policy.Store(&p)
 	return nil
 }
@@ -229,7 +244,7 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 
 	if first, err := s.claimInvocation(ctx, in); err != nil {
 		log.Error("could not record the slash command", "err", err)
-		return Reply{Text: "locksmith could not record your command (its database did not answer), so nothing was done. Try again shortly."}
+		return Reply{Text: texts.Text(s.AckLanguage(in.UserID), messages.ReplyClaimFailed, nil)}
 	} else if !first {
 		// A redelivery of a command already acted on (here, on another replica, or
 		// before a restart): the first delivery answers, this one stays silent.
@@ -238,9 +253,14 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		return Reply{}
 	}
 
-	parsed := Parse(in.Text)
+	lang := s.langOf(ctx, in.UserID)
+
+	parsed := Parse(in.Text, lang)
 	if parsed.Reply != "" {
 		return Reply{Text: parsed.Reply}
+	}
+	if parsed.Language != nil {
+		return s.setLanguage(ctx, in, lang, *parsed.Language)
 	}
 	if parsed.Status {
 		h, err := s.HomeFor(ctx, in.UserID)
@@ -253,9 +273,10 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	// When every policy needs a reason, refuse before any lookup; otherwise the
 	// policy that applies decides, once the customer and target are known.
 	if !parsed.Check && parsed.Reason == "" && (pol.ApprovalRequired && pol.rules.RequiresReasonEverywhere() || !pol.ApprovalRequired && pol.RequireReason) {
-		return Reply{Text: "A reason is required (a ticket number will do): `/reset-password <customer> <user> <reason>`."}
+		return Reply{Text: texts.Text(lang, messages.ReplyReasonRequired, nil)}
 	}
 	actor := s.actorFor(ctx, in.UserID, in.UserName)
+	actor.Lang = lang
 	// A refusal is audited as such; in a dry run the one row is the check's.
 	reject := func(c *partner.Customer, u *partner.User, why string) {
 		s.refuse(ctx, actor, in.CorrelationID, c, u, why)
@@ -272,7 +293,7 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		return Reply{Text: reply}
 	}
 
-	r, reply := s.resolveRequest(ctx, log, pol, in, parsed, reject)
+	r, reply := s.resolveRequest(ctx, log, lang, pol, in, parsed, reject)
 	if reply != "" {
 		return Reply{Text: reply}
 	}
@@ -282,8 +303,9 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	customer, tgt := r.customer, r.target
 	if !r.acc.allows(tgt.need) {
 		reject(&customer, &tgt.user, fmt.Sprintf("requester holds %s; target needs %s", r.acc.best, tgt.need))
-		return Reply{Text: fmt.Sprintf("You hold *%s* for %s, but %s has %s, so resetting their password needs *%s*. Nothing was done.",
-			r.acc.best, Escape(customer.Name, 100), Escape(tgt.user.UserPrincipalName, 120), rolesPhrase(tgt.roleNames), tgt.need)}
+		return Reply{Text: texts.Text(lang, messages.ReplyRoleTooWeak, messages.Data{
+			"Held": roleName(lang, r.acc.best), "Customer": Escape(customer.Name, 100),
+			"User": Escape(tgt.user.UserPrincipalName, 120), "Roles": rolesPhrase(lang, tgt.roleNames), "Need": roleName(lang, tgt.need)})}
 	}
 	if tgt.recipes = offerRecipes(allowedRecipes(r.held, customer, tgt.need), pol, tgt.facts); tgt.recipes != nil && len(tgt.recipes) == 0 {
 		reject(&customer, &tgt.user, "no recipe the requester's grants allow applies to the target")
@@ -319,7 +341,7 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 	}
 	if tgt.user.Synced() {
 		reject(&customer, &tgt.user, "user synced from on-premises")
-		return Reply{Text: syncedWarning(tgt.user) + " Without sign-off locksmith will not reset such a user; reset the password in on-premises Active Directory instead."}
+		return Reply{Text: texts.Text(lang, messages.ReplySyncedRefused, messages.Data{"Warning": syncedWarning(lang, tgt.user)})}
 	}
 	if reply := admitCustomer(); reply != "" {
 		return Reply{Text: reply}
@@ -339,7 +361,7 @@ type resolved struct {
 // the customer and the target, exactly as a request does; a dry run goes the
 // same way so that its answer is the truth. reply is set (and reject has
 // been called) when it stops.
-func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, pol *Policy, in Invocation, parsed ParseResult, reject func(*partner.Customer, *partner.User, string)) (resolved, string) {
+func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, lang messages.Lang, pol *Policy, in Invocation, parsed ParseResult, reject func(*partner.Customer, *partner.User, string)) (resolved, string) {
 	// No grant at all: refuse before any Partner Center call, so people without a
 	// grant cannot even probe which customers and users exist.
 	// The grants naming the requester are worked out once (user-group lookups
@@ -350,14 +372,14 @@ func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, pol *Pol
 		if errors.As(err, new(*AccountError)) {
 			reject(nil, nil, err.Error())
 		}
-		return resolved{}, permissionProblem(err, "Try again shortly.")
+		return resolved{}, permissionProblem(lang, err, messages.ReplyGrantCheckFailed)
 	}
 	if len(held) == 0 {
 		reject(nil, nil, "no grant")
-		return resolved{}, "You are not permitted to reset passwords with locksmith: no grant in its configuration names you or one of your Slack user groups. Ask your locksmith operator."
+		return resolved{}, texts.Text(lang, messages.ReplyNoGrant, nil)
 	}
 
-	customer, hidden, reply := s.resolveCustomer(ctx, parsed.Customer, held)
+	customer, hidden, reply := s.resolveCustomer(ctx, lang, parsed.Customer, held)
 	if reply != "" {
 		why := "customer not resolved: " + parsed.Customer.Value
 		if hidden > 0 {
@@ -370,7 +392,7 @@ func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, pol *Pol
 	}
 	acc := access{any: true, best: bestRole(held, customer)}
 
-	tgt, reply := s.resolveTarget(ctx, customer, parsed.User)
+	tgt, reply := s.resolveTarget(ctx, lang, customer, parsed.User)
 	if reply != "" {
 		reject(&customer, nil, "user not resolved: "+parsed.User.Value)
 		return resolved{}, reply
@@ -399,8 +421,12 @@ func (s *Service) claimInvocation(ctx context.Context, in Invocation) (bool, err
 	return s.store.ClaimInvocation(ctx, key, in.EnvelopeID, in.CorrelationID)
 }
 
-// actor is a Slack user as the audit trail records them.
-type actor struct{ ID, Name string }
+// actor is a Slack user as the audit trail records them, with the language
+// locksmith answers them in.
+type actor struct {
+	ID, Name string
+	Lang     messages.Lang
+}
 
 // target is a resolved user with what resetting them needs.
 type target struct {
@@ -427,7 +453,7 @@ func (t *target) withGraph(v verdict) {
 // exist: the same answer, word for word, and never its name, domain or tenant
 // ID, so a grant for one customer cannot be used to list the others.
 // hidden counts the matches left out for that reason.
-func (s *Service) resolveCustomer(ctx context.Context, ref CustomerRef, held []Grant) (c partner.Customer, hidden int, reply string) {
+func (s *Service) resolveCustomer(ctx context.Context, lang messages.Lang, ref CustomerRef, held []Grant) (c partner.Customer, hidden int, reply string) {
 	var (
 		found []partner.Customer
 		err   error
@@ -444,13 +470,13 @@ func (s *Service) resolveCustomer(ctx context.Context, ref CustomerRef, held []G
 	default:
 		found, err = s.pc.CustomersByName(ctx, ref.Value)
 	}
-	notFound := fmt.Sprintf("No customer of yours matches `%s`. Check the tenant ID, domain or company name.", Escape(ref.Value, 100))
+	notFound := texts.Text(lang, messages.ReplyCustomerNotFound, messages.Data{"Query": Escape(ref.Value, 100)})
 	if err != nil {
 		if partner.KindOf(err) == partner.KindNotFound {
 			return partner.Customer{}, 0, notFound
 		}
 		s.log.Error("customer lookup failed", "correlation_id", partner.CorrelationID(ctx), "err", err)
-		return partner.Customer{}, 0, "Could not look up the customer: " + partnerProblem(ctx, err)
+		return partner.Customer{}, 0, texts.Text(lang, messages.ReplyCustomerLookupFailed, messages.Data{"Problem": partnerProblem(ctx, lang, err)})
 	}
 	all := len(found)
 	found = slices.DeleteFunc(found, func(c partner.Customer) bool { return bestRole(held, c) == "" })
@@ -461,25 +487,26 @@ func (s *Service) resolveCustomer(ctx context.Context, ref CustomerRef, held []G
 	case 1:
 		return found[0], hidden, ""
 	}
-	return partner.Customer{}, hidden, candidatesReply(ref.Value, found)
+	return partner.Customer{}, hidden, candidatesReply(lang, ref.Value, found)
 }
 
 // maxCandidates keeps an ambiguous answer readable (and under Slack's limits).
 const maxCandidates = 10
 
-func candidatesReply(query string, found []partner.Customer) string {
-	text := fmt.Sprintf("`%s` matches %d customers; nothing was done. Run the command again with the tenant ID or the exact domain of one of these:", Escape(query, 100), len(found))
+func candidatesReply(lang messages.Lang, query string, found []partner.Customer) string {
+	text := texts.Text(lang, messages.ReplyCandidates, messages.Data{"Query": Escape(query, 100), "Count": len(found)})
 	for i, c := range found {
 		if i == maxCandidates {
-			text += fmt.Sprintf("\n…and %d more: be more specific.", len(found)-maxCandidates)
+			text += texts.Text(lang, messages.ReplyCandidatesMore, messages.Data{"Count": len(found) - maxCandidates})
 			break
 		}
-		text += fmt.Sprintf("\n• *%s*, `%s`, tenant `%s`", Escape(c.Name, 100), Escape(c.Domain, 100), Escape(c.TenantID, 40))
+		text += texts.Text(lang, messages.ReplyCandidate, messages.Data{
+			"Name": Escape(c.Name, 100), "Domain": Escape(c.Domain, 100), "TenantID": Escape(c.TenantID, 40)})
 	}
 	return text
 }
 
-func (s *Service) resolveTarget(ctx context.Context, c partner.Customer, ref UserRef) (target, string) {
+func (s *Service) resolveTarget(ctx context.Context, lang messages.Lang, c partner.Customer, ref UserRef) (target, string) {
 	var (
 		u   partner.User
 		err error
@@ -491,19 +518,21 @@ func (s *Service) resolveTarget(ctx context.Context, c partner.Customer, ref Use
 	}
 	if err != nil {
 		if partner.KindOf(err) == partner.KindNotFound {
-			return target{}, fmt.Sprintf("No user `%s` in *%s* (`%s`).", Escape(ref.Value, 120), Escape(c.Name, 100), Escape(c.Domain, 100))
+			return target{}, texts.Text(lang, messages.ReplyUserNotFound, messages.Data{
+				"User": Escape(ref.Value, 120), "Customer": Escape(c.Name, 100), "Domain": Escape(c.Domain, 100)})
 		}
 		s.log.Error("user lookup failed", "correlation_id", partner.CorrelationID(ctx), "err", err)
-		return target{}, "Could not look up the user: " + partnerProblem(ctx, err)
+		return target{}, texts.Text(lang, messages.ReplyUserLookupFailed, messages.Data{"Problem": partnerProblem(ctx, lang, err)})
 	}
 	if u.State != "" && u.State != "active" {
-		return target{}, fmt.Sprintf("%s in *%s* is deleted (state %s); restore the user first.", Escape(u.UserPrincipalName, 120), Escape(c.Name, 100), Escape(u.State, 20))
+		return target{}, texts.Text(lang, messages.ReplyUserDeleted, messages.Data{
+			"User": Escape(u.UserPrincipalName, 120), "Customer": Escape(c.Name, 100), "State": Escape(u.State, 20)})
 	}
 	roles, err := s.pc.UserRoles(ctx, c.TenantID, u.ObjectID)
 	if err != nil {
 		// Fail closed: without the roles locksmith cannot know who may reset.
 		s.log.Error("directory roles lookup failed", "correlation_id", partner.CorrelationID(ctx), "err", err)
-		return target{}, "Could not read the user's admin roles, so locksmith cannot tell who may reset them: " + partnerProblem(ctx, err)
+		return target{}, texts.Text(lang, messages.ReplyRolesLookupFailed, messages.Data{"Problem": partnerProblem(ctx, lang, err)})
 	}
 	t := target{user: u, roles: roles, need: partner.RequiredRole(roles)}
 	for _, r := range roles {
@@ -512,31 +541,30 @@ func (s *Service) resolveTarget(ctx context.Context, c partner.Customer, ref Use
 	return t, ""
 }
 
-func rolesPhrase(names []string) string {
+// rolesPhrase names a user's admin roles in a sentence ("the admin roles
+// _Global Administrator_, _Helpdesk Administrator_").
+func rolesPhrase(lang messages.Lang, names []string) string {
 	if len(names) == 0 {
-		return "no admin role"
+		return texts.Text(lang, messages.RolesNone, nil)
 	}
-	out := "the admin role"
-	if len(names) > 1 {
-		out += "s"
-	}
+	parts := make([]string, len(names))
 	for i, n := range names {
-		sep := ", "
-		if i == 0 {
-			sep = " "
-		}
-		out += sep + "_" + Escape(n, 80) + "_"
+		parts[i] = texts.Text(lang, messages.RolesItem, messages.Data{"Role": Escape(texts.RoleName(lang, n), 80)})
 	}
-	return out
+	return texts.Count(lang, messages.RolesSome, len(names), messages.Data{"Roles": texts.List(lang, parts)})
 }
 
-func syncedWarning(u partner.User) string {
-	when := "an unknown time"
+// roleName is a GDAP role as Microsoft names it in lang.
+func roleName(lang messages.Lang, r partner.Role) string {
+	return texts.RoleName(lang, string(r))
+}
+
+func syncedWarning(lang messages.Lang, u partner.User) string {
+	when := texts.Text(lang, messages.SyncedUnknownTime, nil)
 	if u.LastDirectorySyncTime != nil {
 		when = u.LastDirectorySyncTime.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	return fmt.Sprintf(":warning: %s is synced from on-premises Active Directory (last sync %s): a cloud reset may be overwritten at the next sync unless password writeback is enabled.",
-		Escape(u.UserPrincipalName, 120), when)
+	return texts.Text(lang, messages.SyncedWarning, messages.Data{"User": Escape(u.UserPrincipalName, 120), "When": when})
 }
 
 // refuse audits a refusal. A failed audit write is logged and counted; the
@@ -572,7 +600,7 @@ func (s *Service) announce(e approvals.Event) {
 	if ch == "" {
 		return
 	}
-	text := auditLine(e)
+	text := auditLine(s.channelLang(), e)
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
@@ -584,25 +612,27 @@ func (s *Service) announce(e approvals.Event) {
 	}()
 }
 
-// auditLine is the one-line form of an audit row for the audit channel.
-func auditLine(e approvals.Event) string {
-	line := fmt.Sprintf("`%s`", e.Outcome)
+// auditLine is the one-line form of an audit row for the audit channel. The
+// outcome stays its code, and the detail is the row's own: the channel mirrors
+// the trail, whose stored fields are the same in every language.
+func auditLine(lang messages.Lang, e approvals.Event) string {
+	d := messages.Data{"Outcome": string(e.Outcome)}
 	if e.ActorID != "" && e.ActorID != systemActor.ID {
-		line += fmt.Sprintf(" by <@%s>", Escape(e.ActorID, 20))
+		d["Actor"] = Escape(e.ActorID, 20)
 	}
 	if e.TargetUPN != "" {
-		line += " for " + Escape(e.TargetUPN, 120)
+		d["User"] = Escape(e.TargetUPN, 120)
 	}
 	if e.CustomerDomain != "" {
-		line += fmt.Sprintf(" (%s)", Escape(e.CustomerDomain, 100))
+		d["Domain"] = Escape(e.CustomerDomain, 100)
 	}
 	if e.Detail != "" {
-		line += ": " + Escape(e.Detail, 200)
+		d["Detail"] = Escape(e.Detail, 200)
 	}
 	if e.RequestID != "" {
-		line += fmt.Sprintf(" · request `%s`", Escape(e.RequestID, 40))
+		d["RequestID"] = Escape(e.RequestID, 40)
 	}
-	return line
+	return texts.Text(lang, messages.AuditLine, d)
 }
 
 // systemActor is who the audit trail names for what locksmith does by itself

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // Sweep expires what has waited too long and reconciles resets interrupted by a
@@ -44,18 +45,14 @@ func (s *Service) pruneVelocity(ctx context.Context) error {
 func (s *Service) reportExpired(ctx context.Context, log *slog.Logger, r approvals.Request) {
 	s.metrics.Decision("expired")
 	s.announceRequest(r, approvals.OutcomeExpired, systemActor, r.CorrelationID)
-	var card, notice string
-	if r.DecidedAt.IsZero() {
-		card = fmt.Sprintf(":hourglass: Expired %s without a decision", slackTime(r.ExpiresAt))
-		notice = fmt.Sprintf(":hourglass: Your request to reset the password of %s (*%s*) expired %s without a decision. Run `/reset-password` again if it is still needed.",
-			Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), slackTime(r.ExpiresAt))
-	} else {
-		card = fmt.Sprintf(":hourglass: Approved by <@%s>, but not used by %s; expired", Escape(r.DeciderID, 20), slackTime(r.UseBy))
-		notice = fmt.Sprintf(":hourglass: The approval to reset the password of %s (*%s*) was not used by %s and has expired. Run `/reset-password` again if it is still needed.",
-			Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), slackTime(r.UseBy))
+	cl, rl := s.channelLang(), s.langOf(ctx, r.RequesterID)
+	cardID, noticeID, when := messages.StatusExpiredUndecided, messages.NoticeExpiredUndecided, r.ExpiresAt
+	if !r.DecidedAt.IsZero() {
+		cardID, noticeID, when = messages.StatusExpiredUnused, messages.NoticeExpiredUnused, r.UseBy
 	}
-	s.updateCard(ctx, log, r, card)
-	s.notify(ctx, log, r.RequesterID, Notice{Text: notice})
+	s.updateCard(ctx, log, r, texts.Text(cl, cardID, messages.Data{"Decider": Escape(r.DeciderID, 20), "When": slackTime(cl, when)}))
+	s.notify(ctx, log, r.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, noticeID, messages.Data{
+		"User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100), "When": slackTime(rl, when)})})
 }
 
 // staleResetAfter is how long a request may sit in resetting before locksmith
@@ -91,9 +88,10 @@ func (s *Service) reconcile(ctx context.Context) error {
 		rlog.Warn("reset interrupted by a restart; outcome unknown")
 		s.metrics.Reset("unknown")
 		s.announceRequest(closed, approvals.OutcomeResetUnknown, systemActor, r.CorrelationID)
-		s.updateCard(ctx, rlog, closed, ":grey_question: Interrupted: locksmith stopped during the reset; outcome unknown")
-		s.notify(ctx, rlog, r.RequesterID, Notice{Text: fmt.Sprintf(":grey_question: locksmith stopped while resetting the password of %s (*%s*), so it does not know whether the reset happened, and the password (if one was set) was never shown. Run `/reset-password` again to set a new one.",
-			Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100))})
+		s.updateCard(ctx, rlog, closed, texts.Text(s.channelLang(), messages.StatusInterrupted, nil))
+		rl := s.langOf(ctx, r.RequesterID)
+		s.notify(ctx, rlog, r.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, messages.NoticeInterrupted, messages.Data{
+			"User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100)})})
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // mustFinishWithin bounds work that must happen even though the Slack request
@@ -23,8 +24,9 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // transitionFailed turns a store error from a state transition into the answer
-// for the person who clicked. handled is false when err is nil.
-func (s *Service) transitionFailed(ctx context.Context, log *slog.Logger, err error) (Reply, bool) {
+// for the person who clicked, in their language lang. handled is false when
+// err is nil.
+func (s *Service) transitionFailed(ctx context.Context, log *slog.Logger, lang messages.Lang, err error) (Reply, bool) {
 	if err == nil {
 		return Reply{}, false
 	}
@@ -37,16 +39,16 @@ func (s *Service) transitionFailed(ctx context.Context, log *slog.Logger, err er
 			// itself; the sweeper will not report it, so do it here.
 			s.reportExpired(ctx, log, conflict.Current)
 		}
-		return Reply{Text: stateText(conflict.Current)}, true
+		return Reply{Text: stateText(lang, conflict.Current)}, true
 	case errors.Is(err, approvals.ErrSelfDecision):
-		return Reply{Text: "You can't decide your own request: another authorised person must."}, true
+		return Reply{Text: texts.Text(lang, messages.ReplySelfDecision, nil)}, true
 	case errors.Is(err, approvals.ErrNotRequester):
-		return Reply{Text: "Only the person who made this request can do that."}, true
+		return Reply{Text: texts.Text(lang, messages.ReplyNotRequester, nil)}, true
 	case errors.Is(err, approvals.ErrNotFound):
-		return Reply{Text: "This request no longer exists."}, true
+		return Reply{Text: texts.Text(lang, messages.ReplyRequestGone, nil)}, true
 	}
 	log.Error("state change failed", "err", err)
-	return Reply{Text: "locksmith could not save this, so nothing changed. Try again shortly."}, true
+	return Reply{Text: texts.Text(lang, messages.ReplySaveFailed, nil)}, true
 }
 
 // announceRequest mirrors a transition's audit row (written by the store in the
@@ -89,7 +91,7 @@ func (s *Service) updateCard(ctx context.Context, log *slog.Logger, r approvals.
 	ref := MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}
 	uctx, cancel := detached(ctx)
 	defer cancel()
-	if err := s.msg.UpdateApproval(uctx, ref, cardFor(r, status, false)); err != nil {
+	if err := s.msg.UpdateApproval(uctx, ref, s.cardFor(r, status, false)); err != nil {
 		log.Error("approval card update failed", "err", err)
 	}
 }
@@ -112,7 +114,7 @@ func (s *Service) updatePendingCard(ctx context.Context, log *slog.Logger, r app
 	uctx, cancel := detached(ctx)
 	defer cancel()
 	status := fmt.Sprintf("Waiting for approval: %s", progress(r))
-	if err := s.msg.UpdateApproval(uctx, MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}, cardFor(r, status, true)); err != nil {
+	if err := s.msg.UpdateApproval(uctx, MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}, s.cardFor(r, status, true)); err != nil {
 		log.Error("approval card update failed", "err", err)
 	}
 }
