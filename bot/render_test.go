@@ -16,6 +16,7 @@ import (
 
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/secret"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current rendering")
@@ -52,59 +53,85 @@ func decidedCard() commands.Card {
 	return c
 }
 
-func TestRender_Golden(t *testing.T) {
+// goldenCases are the main card and DMs in language l. The English notice
+// texts are the ones the golden files were first written with; the Japanese
+// ones are the catalogue's, as the workflow sends them.
+func goldenCases(l messages.Lang) []struct {
+	name   string
+	render func(t *testing.T) ([]slack.Block, string)
+} {
+	suffix := ""
+	if l != messages.English {
+		suffix = "_" + string(l)
+	}
 	delivery := commands.Delivery{
+		Lang:              l,
 		Password:          secret.NewPassword(fakePassword),
 		UserPrincipalName: "jdoe@contoso.com",
 		UserDisplayName:   "Jane Doe",
 		CustomerName:      "Contoso Ltd",
 	}
-	tests := []struct {
+	pending, decided := pendingCard(), decidedCard()
+	pending.Lang, decided.Lang = l, l
+	resetText := "Your reset of *jdoe@contoso.com* was approved by <@U0BOB>."
+	withdrawText := "Your request is waiting for approval: <https://acme.slack.com/archives/C0APPROVALS/p1|approval message>"
+	if l != messages.English {
+		decided.Status = texts.Text(l, messages.StatusApproved, messages.Data{"Deciders": "<@U0BOB>", "When": texts.Date(l, messages.DateAt, expires.Add(-28*time.Minute))})
+		resetText = texts.Text(l, messages.NoticeApproved, messages.Data{
+			"Approvers": "<@U0BOB>", "User": "jdoe@contoso.com", "Customer": "Contoso Ltd", "UseBy": texts.Date(l, messages.DateAt, expires)})
+		withdrawText = texts.Text(l, messages.NoticePending, messages.Data{
+			"User": "jdoe@contoso.com", "Customer": "Contoso Ltd", "Expires": texts.Date(l, messages.DateAt, expires),
+			"Where": texts.Text(l, messages.NoticeChannelLink, messages.Data{"URL": "https://acme.slack.com/archives/C0APPROVALS/p1"})})
+	}
+	return []struct {
 		name   string
 		render func(t *testing.T) ([]slack.Block, string)
 	}{
-		{"card_pending", func(*testing.T) ([]slack.Block, string) { return renderCard(pendingCard()) }},
-		{"card_decided", func(*testing.T) ([]slack.Block, string) { return renderCard(decidedCard()) }},
-		{"card_policy", func(*testing.T) ([]slack.Block, string) {
-			c := pendingCard()
+		{"card_pending" + suffix, func(*testing.T) ([]slack.Block, string) { return renderCard(pending) }},
+		{"card_decided" + suffix, func(*testing.T) ([]slack.Block, string) { return renderCard(decided) }},
+		{"notice_reset" + suffix, func(*testing.T) ([]slack.Block, string) {
+			return renderNotice(commands.Notice{Lang: l, Text: resetText, ResetButton: "REQ01HZX3", ValidUntil: expires})
+		}},
+		{"notice_withdraw" + suffix, func(*testing.T) ([]slack.Block, string) {
+			return renderNotice(commands.Notice{Lang: l, Text: withdrawText, CancelButton: "REQ01HZX3"})
+		}},
+		{"card_policy" + suffix, func(*testing.T) ([]slack.Block, string) {
+			c := pending
 			c.ApprovalsRequired, c.Approvers = 2, []string{"U0BOB"}
 			c.Ticket, c.TicketURL = "INC-4711", "https://psa.example.com/tickets/INC-4711?a=1&b=<2>"
 			c.PolicyName = "contoso-admins"
 			c.Status = "Waiting for approval: 1 of 2"
 			return renderCard(c)
 		}},
-		{"card_break_glass", func(*testing.T) ([]slack.Block, string) {
-			c := decidedCard()
+		{"card_break_glass" + suffix, func(*testing.T) ([]slack.Block, string) {
+			c := decided
 			c.BreakGlass, c.Review = true, true
 			c.Status = "<!here> :rotating_light: *Break-glass:* <@U0ALICE> is resetting this password *without approval*."
 			return renderCard(c)
 		}},
-		{"card_reviewed", func(*testing.T) ([]slack.Block, string) {
-			c := decidedCard()
+		{"card_reviewed" + suffix, func(*testing.T) ([]slack.Block, string) {
+			c := decided
 			c.BreakGlass, c.ReviewedBy = true, "U0BOB"
 			c.Status = "Break-glass reset by <@U0ALICE>; reviewed by <@U0BOB>."
 			return renderCard(c)
 		}},
-		{"notice_reset", func(*testing.T) ([]slack.Block, string) {
-			return renderNotice(commands.Notice{
-				Text:        "Your reset of *jdoe@contoso.com* was approved by <@U0BOB>.",
-				ResetButton: "REQ01HZX3",
-				ValidUntil:  expires,
-			})
-		}},
-		{"notice_withdraw", func(*testing.T) ([]slack.Block, string) {
-			return renderNotice(commands.Notice{
-				Text:         "Your request is waiting for approval: <https://acme.slack.com/archives/C0APPROVALS/p1|approval message>",
-				CancelButton: "REQ01HZX3",
-			})
-		}},
-		{"delivery", func(t *testing.T) ([]slack.Block, string) {
+		{"delivery" + suffix, func(t *testing.T) ([]slack.Block, string) {
 			blocks, fallback, err := renderDelivery(delivery)
 			if err != nil {
 				t.Fatalf("renderDelivery: %v", err)
 			}
 			return blocks, fallback
 		}},
+	}
+}
+
+func TestRender_Golden(t *testing.T) {
+	var tests []struct {
+		name   string
+		render func(t *testing.T) ([]slack.Block, string)
+	}
+	for _, l := range messages.Langs {
+		tests = append(tests, goldenCases(l)...)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,6 +217,13 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 				if !ok {
 					continue
 				}
+				checkText(t, btn.Text, 75)
+				if c := btn.Confirm; c != nil {
+					checkText(t, c.Title, 100)
+					checkText(t, c.Text, 300)
+					checkText(t, c.Confirm, 30)
+					checkText(t, c.Deny, 30)
+				}
 				if _, known := actionKinds[btn.ActionID]; !known {
 					t.Errorf("button with unknown action ID %q", btn.ActionID)
 				}
@@ -264,12 +298,20 @@ func collectText(v any) string {
 }
 
 func TestRender_LongInputsStayWithinLimits(t *testing.T) {
+	for _, l := range messages.Langs {
+		t.Run(string(l), func(t *testing.T) { longInputsStayWithinLimits(t, l) })
+	}
+}
+
+func longInputsStayWithinLimits(t *testing.T, l messages.Lang) {
 	long := strings.Repeat("<&>é", 2000)
 	roles := make([]string, 40)
 	for i := range roles {
 		roles[i] = long
 	}
+	roles[0] = "Privileged Authentication Administrator" // a name the catalogue translates
 	c := commands.Card{
+		Lang:      l,
 		RequestID: "REQ1", RequesterID: long, CustomerName: long, CustomerDomain: long, TenantID: long,
 		UserDisplayName: long, UserPrincipalName: long, UserObjectID: long, AdminRoles: roles,
 		RoleNeeded: long, Reason: long, ExpiresAt: expires, Status: long, Buttons: true,
@@ -279,12 +321,12 @@ func TestRender_LongInputsStayWithinLimits(t *testing.T) {
 	if utf8.RuneCountInString(fallback) > maxFallback {
 		t.Errorf("fallback of %d chars", utf8.RuneCountInString(fallback))
 	}
-	nb, nfallback := renderNotice(commands.Notice{Text: long, ResetButton: "REQ1", ValidUntil: expires, CancelButton: "REQ1"})
+	nb, nfallback := renderNotice(commands.Notice{Lang: l, Text: long, ResetButton: "REQ1", ValidUntil: expires, CancelButton: "REQ1"})
 	checkLimits(t, nb)
 	if utf8.RuneCountInString(nfallback) > maxFallback {
 		t.Errorf("notice fallback of %d chars", utf8.RuneCountInString(nfallback))
 	}
-	db, _, err := renderDelivery(commands.Delivery{Password: secret.NewPassword(fakePassword), UserPrincipalName: long, UserDisplayName: long, CustomerName: long})
+	db, _, err := renderDelivery(commands.Delivery{Lang: l, Password: secret.NewPassword(fakePassword), UserPrincipalName: long, UserDisplayName: long, CustomerName: long})
 	if err != nil {
 		t.Fatal(err)
 	}
