@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -98,6 +99,8 @@ audit:
 		}},
 		{"approval required without channel", "grants:\n  - slack_users: [U1]\n    roles: [User Administrator]\n    customers: ['*']\n", nil, []string{"approval.channel: required"}},
 		{"no grants", "approval:\n  required: false\n", nil, []string{"grants: none configured"}},
+		{"unknown languages", goodPolicy + "locale:\n  default: fr\n  channel: klingon\n", nil, []string{
+			`locale.default: "fr" is not a language locksmith speaks (en or ja)`, `locale.channel: "klingon"`}},
 		{"tokens swapped", goodPolicy, map[string]string{"SLACK_APP_TOKEN": "xoxb-1", "SLACK_BOT_TOKEN": "xapp-1", "PARTNER_TENANT_ID": "contoso", "LOCKSMITH_SECRET_KEY": "short", "LOCKSMITH_LISTEN": "9090"},
 			[]string{"SLACK_APP_TOKEN: must start with xapp-", "SLACK_BOT_TOKEN: must start with xoxb-", "PARTNER_TENANT_ID: \"contoso\" is not a GUID", "LOCKSMITH_SECRET_KEY", "LOCKSMITH_LISTEN"}},
 	}
@@ -120,6 +123,27 @@ audit:
 				t.Error("error echoes a secret")
 			}
 		})
+	}
+}
+
+func TestLoadConfig_Locale(t *testing.T) {
+	for _, tc := range []struct {
+		yaml                 string
+		wantDefault, wantChn messages.Lang
+	}{
+		{"", messages.English, messages.English},
+		{"locale:\n  default: ja\n", messages.Japanese, messages.Japanese},
+		{"locale:\n  default: ja-JP\n  channel: en\n", messages.Japanese, messages.English},
+		{"locale:\n  channel: ja_JP\n", messages.English, messages.Japanese},
+	} {
+		env := goodEnv(writePolicy(t, goodPolicy+tc.yaml))
+		cfg, err := loadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if cfg.Policy.DefaultLang != tc.wantDefault || cfg.Policy.ChannelLang != tc.wantChn {
+			t.Errorf("%q: default %q, channel %q; want %q, %q", tc.yaml, cfg.Policy.DefaultLang, cfg.Policy.ChannelLang, tc.wantDefault, tc.wantChn)
+		}
 	}
 }
 
