@@ -116,7 +116,7 @@ func TestE2E_JapaneseRequesterEnglishApprover(t *testing.T) {
 
 		// A refusal is as specific in Japanese: which role, which customer.
 		r := h.slash(alice, "contoso.onmicrosoft.com "+globalUPN)
-		mustContain(t, "refusal", r, "*ユーザー管理者*", "「グローバル管理者」", "*特権認証管理者*", "Contoso")
+		mustContain(t, "refusal", r, "*ユーザー管理者*", "の管理者ロール (グローバル管理者)", "*特権認証管理者*", "Contoso")
 	})
 }
 
