@@ -340,3 +340,17 @@ func TestRoleNames(t *testing.T) {
 		t.Errorf("List: %q", got)
 	}
 }
+
+// BenchmarkText is the cost of one rendered text with placeholders, paid a
+// few times per Slack message.
+func BenchmarkText(b *testing.B) {
+	c := Default()
+	d := Data{"Approver": "U0BOB", "User": "alice@contoso.com", "Customer": "Contoso Ltd", "UseBy": "<!date^1^{time}|x>"}
+	for _, l := range Langs {
+		b.Run(string(l), func(b *testing.B) {
+			for b.Loop() {
+				_ = c.Text(l, NoticeApproved, d)
+			}
+		})
+	}
+}
