@@ -119,7 +119,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		return nil, err
 	}
 	svc, err := commands.NewService(cfg.Policy, commands.Deps{
-		Partner: pc, Directory: gc, Messenger: b, Groups: b, People: b, Locales: b, Store: store, Homes: b,
+		Partner: pc, Directory: gc, Messenger: b, Groups: b, People: b, Store: store, Homes: b,
 		Logger:  log.With("component", "workflow"),
 		Metrics: m,
 		Now:     now,

@@ -75,8 +75,6 @@ type Config struct {
 	GroupCacheTTL time.Duration
 	// PeopleCacheTTL is how long users.info answers are reused.
 	PeopleCacheTTL time.Duration
-	// LocaleCacheTTL is how long a user's Slack locale (users.info) is reused.
-	LocaleCacheTTL time.Duration
 	// AckLanguage, when set, gives the language to acknowledge a user's
 	// command in; it must not do I/O (the ack goes out before any work).
 	// Default: English.
@@ -118,15 +116,11 @@ type Bot struct {
 
 	peopleMu sync.Mutex
 	people   map[string]personEntry
-
-	localeMu sync.Mutex
-	locales  map[string]localeEntry
 }
 
 var (
 	_ commands.Messenger = (*Bot)(nil)
 	_ commands.Groups    = (*Bot)(nil)
-	_ commands.Locales   = (*Bot)(nil)
 )
 
 // New checks cfg, fills in defaults and returns a Bot. It makes no network call.
@@ -169,9 +163,6 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.PeopleCacheTTL <= 0 {
 		cfg.PeopleCacheTTL = DefaultPeopleCacheTTL
 	}
-	if cfg.LocaleCacheTTL <= 0 {
-		cfg.LocaleCacheTTL = DefaultLocaleCacheTTL
-	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
@@ -191,13 +182,12 @@ func New(cfg Config) (*Bot, error) {
 		slack.OptionLog(discardLog{}),
 	)
 	return &Bot{
-		cfg:     cfg,
-		api:     api,
-		log:     cfg.Logger, // the caller names the component: a second "component" key would duplicate it
-		dms:     make(map[string]string),
-		groups:  make(map[string]groupEntry),
-		people:  make(map[string]personEntry),
-		locales: make(map[string]localeEntry),
+		cfg:    cfg,
+		api:    api,
+		log:    cfg.Logger, // the caller names the component: a second "component" key would duplicate it
+		dms:    make(map[string]string),
+		groups: make(map[string]groupEntry),
+		people: make(map[string]personEntry),
 	}, nil
 }
 

@@ -59,7 +59,7 @@ func (b *Bot) Person(ctx context.Context, userID string) (commands.Person, error
 	var u *slack.User
 	err := b.call(ctx, "users.info", func(ctx context.Context) error {
 		var err error
-		u, err = b.api.GetUserInfoContext(ctx, userID)
+		u, err = b.api.GetUserInfoContext(ctx, userID, slack.GetUserInfoOptionIncludeLocale(true))
 		return err
 	})
 	if err != nil {
@@ -72,6 +72,7 @@ func (b *Bot) Person(ctx context.Context, userID string) (commands.Person, error
 	p := commands.Person{
 		ID: u.ID, RealName: u.RealName, Deleted: u.Deleted, Bot: u.IsBot,
 		Restricted: u.IsRestricted || u.IsUltraRestricted, UltraRestricted: u.IsUltraRestricted,
+		Locale: u.Locale,
 	}
 	if p.RealName == "" {
 		p.RealName = u.Profile.RealName

@@ -67,6 +67,9 @@ type Person struct {
 	Bot             bool
 	Restricted      bool // a guest (multi-channel, or single-channel when UltraRestricted)
 	UltraRestricted bool
+	// Locale is the language the person's Slack client is set to ("ja-JP",
+	// "en-US"); "" when Slack does not say.
+	Locale string
 }
 
 // Problem says why the person may not use locksmith even when a grant names

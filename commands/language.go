@@ -13,14 +13,6 @@ import (
 // escaped (Escape) before they go into a text, never the text itself.
 var texts = messages.Default()
 
-// Locales tells which language a Slack user's client is set to. *bot.Bot
-// implements it (users.info with include_locale, cached briefly).
-type Locales interface {
-	// SlackLocale returns a locale such as "ja-JP" or "en-US", "" when Slack
-	// does not say.
-	SlackLocale(ctx context.Context, userID string) (string, error)
-}
-
 // maxRemembered bounds the languages kept for acknowledgements; a workspace
 // has far fewer people who use locksmith.
 const maxRemembered = 10000
@@ -73,15 +65,17 @@ func (s *Service) chosenOrSlackLang(ctx context.Context, userID string) messages
 	if l, ok := messages.ParseLang(chosen); ok {
 		return l
 	}
-	if s.locales == nil {
+	if s.people == nil {
 		return ""
 	}
-	locale, err := s.locales.SlackLocale(ctx, userID)
+	// The same users.info answer (cached by the transport) that the grant
+	// check reads: no extra Slack call per message.
+	p, err := s.people.Person(ctx, userID)
 	if err != nil {
 		s.log.Debug("Slack locale unknown; using locale.default", "slack_user", userID, "err", err)
 		return ""
 	}
-	l, _ := messages.ParseLang(locale)
+	l, _ := messages.ParseLang(p.Locale)
 	return l
 }
 

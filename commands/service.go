@@ -86,10 +86,7 @@ type Deps struct {
 	// People, when set, is asked who each requester and approver is: accounts
 	// that are deactivated, bots or guests are refused whatever the grants say,
 	// and the audit trail records real names. main always sets it.
-	People People
-	// Locales gives people's Slack locales; nil means everyone reads
-	// locale.default unless they chose a language.
-	Locales Locales
+	People  People
 	Store   *approvals.Store
 	Logger  *slog.Logger
 	Metrics Metrics
@@ -116,7 +113,6 @@ type Service struct {
 	msg       Messenger
 	groups    Groups
 	people    People
-	locales   Locales
 	langs     langMemory
 	store     *approvals.Store
 	log       *slog.Logger
@@ -149,7 +145,7 @@ func NewService(p Policy, d Deps) (*Service, error) {
 		return nil, errors.New("commands: Partner, Messenger, Groups and Store are required")
 	}
 	s := &Service{
-		pc: d.Partner, dir: d.Directory, msg: d.Messenger, groups: d.Groups, people: d.People, locales: d.Locales, store: d.Store,
+		pc: d.Partner, dir: d.Directory, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
 		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}), homes: d.Homes,
 	}
