@@ -124,3 +124,17 @@ func TestLanguage_EachReaderTheirOwn(t *testing.T) {
 		t.Fatalf("delivery: %+v", ds)
 	}
 }
+
+// Every reason Person gives for refusing an account has a text in every
+// language: the audit trail keeps the English one, the person reads theirs.
+func TestAccountProblemsTranslated(t *testing.T) {
+	for _, p := range []Person{{Deleted: true}, {Bot: true}, {Restricted: true}, {Restricted: true, UltraRestricted: true}} {
+		en := p.Problem()
+		if got := accountProblem(messages.English, en); got != en {
+			t.Errorf("English for %q is %q", en, got)
+		}
+		if got := accountProblem(messages.Japanese, en); got == en || got == "" {
+			t.Errorf("no Japanese for %q", en)
+		}
+	}
+}
