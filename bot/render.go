@@ -48,11 +48,14 @@ var actionKinds = map[string]commands.ActionKind{
 
 // recipeButtons are the buttons of the recipes an approval may cover, in the
 // order Notice.Offer lists them.
-var recipeButtons = map[commands.Recipe]struct{ actionID, label string }{
-	commands.RecipeResetPassword:       {ActionIDReset, "Reset password now"},
-	commands.RecipeTemporaryAccessPass: {ActionIDTAP, "Temporary Access Pass now"},
-	commands.RecipeRevokeSessions:      {ActionIDRevoke, "Revoke sessions"},
-	commands.RecipeEnableAccount:       {ActionIDEnable, "Re-enable account"},
+var recipeButtons = map[commands.Recipe]struct {
+	actionID string
+	label    messages.ID
+}{
+	commands.RecipeResetPassword:       {ActionIDReset, messages.ButtonReset},
+	commands.RecipeTemporaryAccessPass: {ActionIDTAP, messages.ButtonTAP},
+	commands.RecipeRevokeSessions:      {ActionIDRevoke, messages.ButtonRevoke},
+	commands.RecipeEnableAccount:       {ActionIDEnable, messages.ButtonEnable},
 }
 
 // Block IDs. Slack requires them unique within a message, and slack-go only
@@ -148,7 +151,7 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 	if len(c.Facts) > 0 {
 		// Microsoft Graph's view of the user, between the reason and the
 		// status; the lines arrive escaped.
-		graph := slack.NewSectionBlock(mrkdwn("*Microsoft Graph*\n"+strings.Join(c.Facts, "\n"), maxSectionText), nil, nil)
+		graph := slack.NewSectionBlock(mrkdwn(tx(messages.CardGraph, nil)+"\n"+strings.Join(c.Facts, "\n"), maxSectionText), nil, nil)
 		blocks = slices.Insert(blocks, 3, slack.Block(graph))
 	}
 	if c.Buttons {
@@ -196,7 +199,7 @@ func renderNotice(n commands.Notice) (blocks []slack.Block, fallback string) {
 	}
 	for i, r := range n.Offer {
 		if b, ok := recipeButtons[r]; ok && n.OfferRequest != "" {
-			btn := slack.NewButtonBlockElement(b.actionID, n.OfferRequest, plain(b.label))
+			btn := slack.NewButtonBlockElement(b.actionID, n.OfferRequest, plain(texts.Text(l, b.label, nil)))
 			if i == 0 {
 				btn = btn.WithStyle(slack.StylePrimary)
 			}

@@ -90,7 +90,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		held, err := s.grantsNaming(ctx, pol.Grants, a.ID)
 		if err != nil {
 			log.Error("grant check failed", "err", err)
-			return Reply{Text: "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done."}
+			return Reply{Text: permissionProblem(a.Lang, err, messages.ReplyDeciderCheckFailed)}
 		}
 		if missing := approverCovers(held, customerOf(req), partner.Role(req.RoleNeeded), req); len(missing) > 0 {
 			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(missing))

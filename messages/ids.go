@@ -182,6 +182,7 @@ const (
 	CardContext      ID = "card.context"
 	CardRolesNone    ID = "card.roles_none"
 	CardRolesMore    ID = "card.roles_more"
+	CardGraph        ID = "card.graph"
 	CardFallback     ID = "card.fallback"
 	ButtonApprove    ID = "button.approve"
 	ButtonDeny       ID = "button.deny"
@@ -193,6 +194,9 @@ const (
 	// DMs: buttons and the password message.
 	NoticeNoDetails      ID = "notice.no_details"
 	ButtonReset          ID = "button.reset"
+	ButtonTAP            ID = "button.tap"
+	ButtonRevoke         ID = "button.revoke"
+	ButtonEnable         ID = "button.enable"
 	ButtonWithdraw       ID = "button.withdraw"
 	NoticeValidUntil     ID = "notice.valid_until"
 	DeliveryHead         ID = "delivery.head"
