@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
 // Kind says what went wrong, in terms the bot and the operator can act on.
@@ -200,25 +201,11 @@ type graphError struct {
 // maxMessage caps server text kept in an error.
 const maxMessage = 300
 
-// clean replaces secrets, keeps one line and caps the length of server text.
+// clean prepares server text for an error (secret.Scrub): echoes of the
+// call's secrets, a Temporary Access Pass included, are redacted even when
+// JSON-escaped or truncated.
 func clean(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	s = strings.TrimSpace(s)
-	if len(s) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return secret.Scrub(s, maxMessage, secrets...)
 }
 
 func decodeGraphError(body []byte, secrets []string) (code, msg, requestID string) {

@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
 // Kind says what went wrong in terms the bot can answer precisely.
@@ -217,79 +218,10 @@ func rawCode(raw json.RawMessage) string {
 	return ""
 }
 
-// clean prepares server text for an error: it redacts anything that could be an
-// echo of the call's secrets (the password being set, the refresh token being
-// redeemed), keeps one line, and caps the length. Servers are not known to echo
-// secrets in error descriptions; this makes sure of it. Such text only ever
-// reaches the log (the workflow keeps it out of Slack and the database).
+// clean prepares server text for an error (secret.Scrub). Such text only ever
+// reaches the log: the workflow keeps it out of Slack and the database.
 func clean(s string, secrets []string) string {
-	for _, sec := range secrets {
-		s = redactEchoes(s, sec)
-	}
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	s = strings.TrimSpace(s)
-	if len(s) > maxDescription {
-		cut := maxDescription
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return secret.Scrub(s, maxDescription, secrets...)
 }
 
 var bom = []byte("\xef\xbb\xbf")
-
-// minEcho is the shortest run of a secret's characters that redactEchoes treats
-// as a copy of it. Short enough to catch a secret cut into pieces or truncated
-// by the server, long enough that ordinary words rarely trip it (a secret is
-// random text).
-const minEcho = 4
-
-// redactEchoes replaces every run of at least minEcho bytes of s that also
-// occurs in secret, or in secret as a JSON or Slack-style JSON string would
-// carry it (\/, \uXXXX), with "[redacted]". So an exact copy, a JSON-escaped
-// copy, a truncated copy and a copy split by the server's own words are all
-// caught; the cost is an occasional harmless redaction of a word that happens to
-// occur in the secret.
-func redactEchoes(s, secret string) string {
-	if secret == "" || s == "" {
-		return s
-	}
-	variants := []string{secret}
-	if b, err := json.Marshal(secret); err == nil {
-		esc := string(b[1 : len(b)-1])
-		variants = append(variants, esc, strings.ReplaceAll(esc, "/", `\/`))
-	}
-	for _, v := range variants {
-		need := min(minEcho, len(v))
-		var b strings.Builder
-		changed := false
-		for i := 0; i < len(s); {
-			n := longestRunIn(s[i:], v)
-			if n >= need {
-				b.WriteString("[redacted]")
-				i += n
-				changed = true
-				continue
-			}
-			b.WriteByte(s[i])
-			i++
-		}
-		if changed {
-			s = b.String()
-		}
-	}
-	return s
-}
-
-// longestRunIn returns the length of the longest prefix of s that occurs in v.
-func longestRunIn(s, v string) int {
-	n := 0
-	for n < len(s) && strings.Contains(v, s[:n+1]) {
-		n++
-	}
-	return n
-}

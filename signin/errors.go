@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/locksmithbot/locksmith/internal/secret"
 )
 
 // Error is a sign-in that did not end with a usable token. Its text is a
@@ -167,11 +169,10 @@ func firstLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
+// scrub redacts echoes of secrets from Entra's text (secret.RedactEchoes).
 func scrub(s string, secrets []string) string {
 	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "[redacted]")
-		}
+		s = secret.RedactEchoes(s, x)
 	}
 	return s
 }
