@@ -251,3 +251,13 @@ const (
 	StatusMore              ID = "status.more"
 	StatusWithdraw          ID = "status.withdraw"
 )
+
+// The deny form (bot/denyform.go); its buttons are ConfirmDeny and ConfirmCancel.
+const (
+	DenyTitle          ID = "deny.title"
+	DenyLabel          ID = "deny.label"
+	DenyHint           ID = "deny.hint"
+	DenyPlaceholder    ID = "deny.placeholder"
+	DenyReasonRequired ID = "deny.reason_required"
+	DenyOpenFailed     ID = "deny.open_failed"
+)
