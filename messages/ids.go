@@ -261,3 +261,22 @@ const (
 	DenyReasonRequired ID = "deny.reason_required"
 	DenyOpenFailed     ID = "deny.open_failed"
 )
+
+// The card's policy and break-glass fields and the Temporary Access Pass
+// delivery (bot/render.go).
+const (
+	CardApprovals           ID = "card.approvals"
+	CardApprovalsProgress   ID = "card.approvals_progress"
+	CardTicket              ID = "card.ticket"
+	CardPolicy              ID = "card.policy"
+	CardReviewedBy          ID = "card.reviewed_by"
+	CardHeaderBreakGlass    ID = "card.header_break_glass"
+	CardFallbackBreakGlass  ID = "card.fallback_break_glass"
+	DeliveryTAPHead         ID = "delivery.tap_head"
+	DeliveryTAPHeadCustomer ID = "delivery.tap_head_customer"
+	DeliveryTAPRulesOnce    ID = "delivery.tap_rules_once"
+	DeliveryTAPRulesMulti   ID = "delivery.tap_rules_multi"
+	DeliveryTAPFallback     ID = "delivery.tap_fallback"
+	DurationMinutes         ID = "duration.minutes"
+	DurationHours           ID = "duration.hours"
+)
