@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // Deny opens a short form (a modal) asking why; the denial happens when it is
@@ -34,19 +35,20 @@ type denyMeta struct {
 	TS        string `json:"t,omitempty"`
 }
 
-// denyForm is the modal asking for the reason of a denial.
-func denyForm(meta denyMeta) slack.ModalViewRequest {
+// denyForm is the modal asking for the reason of a denial, in the denier's
+// language l.
+func denyForm(l messages.Lang, meta denyMeta) slack.ModalViewRequest {
 	raw, _ := json.Marshal(meta)
-	input := slack.NewPlainTextInputBlockElement(plain("e.g. wrong user; call the customer back first"), denyReasonInput)
+	text := func(id messages.ID) *slack.TextBlockObject { return plain(texts.Text(l, id, nil)) }
+	input := slack.NewPlainTextInputBlockElement(text(messages.DenyPlaceholder), denyReasonInput)
 	input.Multiline = true
 	input.MaxLength = maxDenyReason
-	block := slack.NewInputBlock(denyReasonBlock, plain("Why are you denying this reset?"),
-		plain("The requester sees this, and it is kept in the audit trail. Denying is final."), input)
+	block := slack.NewInputBlock(denyReasonBlock, text(messages.DenyLabel), text(messages.DenyHint), input)
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		Title:           plain("Deny password reset"),
-		Submit:          plain("Deny"),
-		Close:           plain("Cancel"),
+		Title:           text(messages.DenyTitle),
+		Submit:          text(messages.ConfirmDeny),
+		Close:           text(messages.ConfirmCancel),
 		CallbackID:      denyCallbackID,
 		PrivateMetadata: string(raw),
 		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},
@@ -70,7 +72,7 @@ func (b *Bot) openDenyForm(rs *runState, triggerID string, j job) {
 		defer cancel()
 		meta := denyMeta{RequestID: j.action.RequestID, Channel: j.action.ChannelID, TS: j.action.MessageTS}
 		err := b.call(ctx, "views.open", func(ctx context.Context) error {
-			_, err := b.api.OpenViewContext(ctx, triggerID, denyForm(meta))
+			_, err := b.api.OpenViewContext(ctx, triggerID, denyForm(b.ackLanguage(j.userID), meta))
 			return err
 		})
 		if err == nil {
@@ -80,7 +82,7 @@ func (b *Bot) openDenyForm(rs *runState, triggerID string, j job) {
 		j.log.Warn("deny form could not be opened", "request_id", meta.RequestID, "error", err)
 		rctx, rcancel := context.WithTimeout(rs.workCtx, dropNoticeWithin)
 		defer rcancel()
-		if err := b.reply(rctx, j, commands.Reply{Text: "locksmith could not open the form for the reason of your denial, so nothing was denied. Click *Deny* again."}); err != nil {
+		if err := b.reply(rctx, j, commands.Reply{Text: texts.Text(b.ackLanguage(j.userID), messages.DenyOpenFailed, nil)}); err != nil {
 			j.log.Warn("reply not delivered", "error", err)
 		}
 	})
@@ -99,7 +101,7 @@ func (b *Bot) denySubmission(cb slack.InteractionCallback, cid string) (ack any,
 		reason = strings.TrimSpace(cb.View.State.Values[denyReasonBlock][denyReasonInput].Value)
 	}
 	if reason == "" {
-		return map[string]any{"response_action": "errors", "errors": map[string]string{denyReasonBlock: "Give a reason: the requester will see it."}}, job{}, false
+		return map[string]any{"response_action": "errors", "errors": map[string]string{denyReasonBlock: texts.Text(b.ackLanguage(cb.User.ID), messages.DenyReasonRequired, nil)}}, job{}, false
 	}
 	name := cb.User.Name
 	if name == "" {

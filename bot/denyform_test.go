@@ -7,6 +7,7 @@ import (
 
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/fakeslack"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // Deny opens a form (views.open with the click's trigger_id) and denies
@@ -108,5 +109,44 @@ func TestRun_DenyFormFailureDeniesNothing(t *testing.T) {
 	posts := h.fake.ResponseURLPosts()
 	if len(posts) != 1 || posts[0].EnvelopeID != env || !strings.Contains(string(posts[0].Body), "nothing was denied") {
 		t.Fatalf("response_url posts = %+v", posts)
+	}
+}
+
+// A Japanese denier gets the form, and its field error, in Japanese.
+func TestRun_DenyFormJapanese(t *testing.T) {
+	wf := &fakeWorkflow{action: func(ctx context.Context, in commands.Action) commands.Reply { return commands.Reply{} }}
+	h := start(t, wf, func(c *Config) {
+		c.AckLanguage = func(userID string) messages.Lang {
+			if userID == bob {
+				return messages.Japanese
+			}
+			return messages.English
+		}
+	})
+	ref, err := h.bot.PostApproval(h.ctx, approvalsCh, pendingCard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.fake.Click(h.ctx, bob, fakeslack.MessageRef{Channel: ref.Channel, TS: ref.TS}, ActionIDDeny, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.fake.WaitCall(h.ctx, "views.open", nil); err != nil {
+		t.Fatal(err)
+	}
+	views := h.fake.Views()
+	if len(views) != 1 || views[0].Title != "パスワード リセットの却下" || views[0].Submit != "却下" || views[0].Close != "キャンセル" ||
+		!strings.Contains(string(views[0].Blocks), "このリセットを却下する理由を入力してください") {
+		t.Fatalf("views = %+v", views)
+	}
+	blank, err := h.fake.SubmitView(h.ctx, bob, views[0].ID, map[string]map[string]string{denyReasonBlock: {denyReasonInput: " "}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := h.fake.WaitAck(h.ctx, blank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ack.Payload), "理由を入力してください。申請者に表示されます。") {
+		t.Fatalf("blank reason ack = %s", ack.Payload)
 	}
 }

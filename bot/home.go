@@ -6,6 +6,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // The App Home tab: a person's requests, what waits for their decision, and
@@ -21,60 +22,64 @@ type HomeOpener interface {
 	HomeOpened(ctx context.Context, userID string) error
 }
 
-// buttonFor renders one action of a Home item.
-func buttonFor(k commands.ActionKind, requestID string) *slack.ButtonBlockElement {
+// buttonFor renders one action of a Home item, in l.
+func buttonFor(l messages.Lang, k commands.ActionKind, requestID string) *slack.ButtonBlockElement {
+	label := func(id messages.ID) *slack.TextBlockObject { return plain(texts.Text(l, id, nil)) }
 	switch k {
 	case commands.ActionApprove:
-		return slack.NewButtonBlockElement(ActionIDApprove, requestID, plain("Approve")).WithStyle(slack.StylePrimary)
+		return slack.NewButtonBlockElement(ActionIDApprove, requestID, label(messages.ButtonApprove)).WithStyle(slack.StylePrimary)
 	case commands.ActionDeny:
-		return slack.NewButtonBlockElement(ActionIDDeny, requestID, plain("Deny…")).WithStyle(slack.StyleDanger)
+		return slack.NewButtonBlockElement(ActionIDDeny, requestID, label(messages.ButtonDeny)).WithStyle(slack.StyleDanger)
 	case commands.ActionCancel:
-		return slack.NewButtonBlockElement(ActionIDCancel, requestID, plain("Withdraw request"))
+		return slack.NewButtonBlockElement(ActionIDCancel, requestID, label(messages.ButtonWithdraw))
 	case commands.ActionReset:
-		return slack.NewButtonBlockElement(ActionIDReset, requestID, plain("Reset password now")).WithStyle(slack.StylePrimary)
+		return slack.NewButtonBlockElement(ActionIDReset, requestID, label(messages.ButtonReset)).WithStyle(slack.StylePrimary)
 	case commands.ActionReview:
-		return slack.NewButtonBlockElement(ActionIDReview, requestID, plain("Acknowledge")).WithStyle(slack.StylePrimary)
+		return slack.NewButtonBlockElement(ActionIDReview, requestID, label(messages.ButtonAcknowledge)).WithStyle(slack.StylePrimary)
 	}
 	return nil
 }
 
-// renderHome renders a Home as a Home tab view. Item text arrives escaped.
-// Each item is a section and, with buttons, an actions block whose block_id
-// carries the request ID (block IDs must be unique in a view).
+// renderHome renders a Home as a Home tab view, in h.Lang. Item text arrives
+// escaped. Each item is a section and, with buttons, an actions block whose
+// block_id carries the list's key and the request ID (block IDs must be unique
+// in a view; the key stays ASCII whatever the language).
 func renderHome(h commands.Home) slack.HomeTabViewRequest {
+	l := h.Lang
 	var blocks []slack.Block
-	list := func(title string, items []commands.HomeItem, more int, empty string) {
-		blocks = append(blocks, slack.NewHeaderBlock(plain(title)))
+	list := func(key string, title messages.ID, items []commands.HomeItem, more int, empty messages.ID) {
+		blocks = append(blocks, slack.NewHeaderBlock(plain(texts.Text(l, title, nil))))
 		if len(items) == 0 {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn("_"+empty+"_", maxContextText)))
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(texts.Text(l, empty, nil), maxContextText)))
 		}
 		for _, it := range items {
 			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(it.Text, maxSectionText), nil, nil))
 			var buttons []slack.BlockElement
 			for _, k := range it.Buttons {
-				if b := buttonFor(k, it.RequestID); b != nil {
+				if b := buttonFor(l, k, it.RequestID); b != nil {
 					buttons = append(buttons, b)
 				}
 			}
 			if len(buttons) > 0 {
-				blocks = append(blocks, slack.NewActionBlock(clip("home_"+title[:4]+"_"+it.RequestID, 255), buttons...))
+				blocks = append(blocks, slack.NewActionBlock(clip("home_"+key+"_"+it.RequestID, 255), buttons...))
 			}
 			if !it.ValidUntil.IsZero() {
-				blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Valid until "+slackDate(it.ValidUntil)+". The password is shown to you only, in your DM with locksmith.", maxContextText)))
+				valid := texts.Text(l, messages.HomeValidUntil, messages.Data{"When": texts.Date(l, messages.DatePlain, it.ValidUntil)})
+				blocks = append(blocks, slack.NewContextBlock("", mrkdwn(valid, maxContextText)))
 			}
 		}
 		if more > 0 {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn("…and more. `/reset-password status` lists them too.", maxContextText)))
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(texts.Text(l, messages.HomeMore, nil), maxContextText)))
 		}
 		blocks = append(blocks, slack.NewDividerBlock())
 	}
-	list("Your requests", h.Mine, h.MoreMine, "You have no requests. Type /reset-password <customer> <user> [reason] in any channel.")
-	list("Waiting for you", h.Waiting, h.MoreWaiting, "Nothing waits for your decision.")
-	list("Recently decided by you", h.History, 0, "Nothing yet.")
+	list("Your", messages.HomeTitleMine, h.Mine, h.MoreMine, messages.HomeEmptyMine)
+	list("Wait", messages.HomeTitleWaiting, h.Waiting, h.MoreWaiting, messages.HomeEmptyWaiting)
+	list("Rece", messages.HomeTitleHistory, h.History, 0, messages.HomeEmptyHistory)
 	if len(blocks) > maxHomeBlocks {
 		// The list sizes in commands keep far below this; never publish a
 		// view Slack would refuse.
-		blocks = append(blocks[:maxHomeBlocks-1], slack.NewContextBlock("", mrkdwn("…more than fits here: `/reset-password status`.", maxContextText)))
+		blocks = append(blocks[:maxHomeBlocks-1], slack.NewContextBlock("", mrkdwn(texts.Text(l, messages.HomeOverflow, nil), maxContextText)))
 	}
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}, CallbackID: "locksmith_home"}
 }

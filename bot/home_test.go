@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/locksmithbot/locksmith/commands"
+	"github.com/locksmithbot/locksmith/messages"
 )
 
 // fullHome is the largest Home the workflow builds: every list at its cap,
@@ -50,10 +51,44 @@ func typicalHome() commands.Home {
 	}
 }
 
+// typicalHomeJa is typicalHome as a Japanese reader gets it: the lines as
+// commands writes them in Japanese.
+func typicalHomeJa() commands.Home {
+	h := typicalHome()
+	h.Lang = messages.Japanese
+	h.Mine[0].Text = "*Contoso Ltd* の *jdoe@contoso.com* · 承認済み、<!date^1741948200^{date_short_pretty} {time}|2025-03-14 10:30 UTC> までにリセットしてください"
+	h.Mine[1].Text = "*Fabrikam* の *amy@fabrikam.com* · 承認待ち (1/2)"
+	h.Waiting[0].Text = "<@U0ALICE>: *Contoso Ltd* の *ceo@contoso.com* · 承認待ち"
+	h.Waiting[1].Text = ":rotating_light: 緊急アクセス · <@U0ALICE>: *Contoso Ltd* の *cfo@contoso.com* · パスワードをリセット済み、 *未レビュー*"
+	return h
+}
+
+// fullHomeJa is fullHome in Japanese with lines of lineLen kana: three bytes
+// each in UTF-8, where Slack counts characters.
+func fullHomeJa(lineLen int) commands.Home {
+	h := fullHome(0)
+	h.Lang = messages.Japanese
+	long := strings.Repeat("あ", lineLen)
+	for _, list := range [][]commands.HomeItem{h.Mine, h.Waiting, h.History} {
+		for i := range list {
+			list[i].Text = long
+		}
+	}
+	return h
+}
+
 func TestRenderHome_Golden(t *testing.T) {
 	// The longest lines Slack allows, rendered but not kept as a golden file.
 	checkHomeLimits(t, renderHome(fullHome(2990)))
-	for name, h := range map[string]commands.Home{"home_empty": {UserID: "U0NEW"}, "home_typical": typicalHome(), "home_full": fullHome(40)} {
+	// Japanese is three bytes a character, and 33 lines of 2,990 kana would
+	// pass 250 kB; but a line's kana come only from clipped values (customer
+	// 100, detail 200, ticket 60 characters) and the catalogue's few words,
+	// so 1,000 kana is above any line commands builds.
+	checkHomeLimits(t, renderHome(fullHomeJa(1000)))
+	for name, h := range map[string]commands.Home{
+		"home_empty": {UserID: "U0NEW"}, "home_typical": typicalHome(), "home_full": fullHome(40),
+		"home_empty_ja": {UserID: "U0NEW", Lang: messages.Japanese}, "home_typical_ja": typicalHomeJa(),
+	} {
 		t.Run(name, func(t *testing.T) {
 			view := renderHome(h)
 			checkHomeLimits(t, view)
@@ -170,4 +205,30 @@ func (w *homeWorkflow) HomeOpened(ctx context.Context, userID string) error {
 	h := typicalHome()
 	h.UserID = userID
 	return w.bot.PublishHome(ctx, h)
+}
+
+// A Japanese reader's Home has Japanese headings, buttons and notes, and the
+// same ASCII block IDs as the English one.
+func TestRenderHome_Japanese(t *testing.T) {
+	ja, en := renderHome(typicalHomeJa()), renderHome(typicalHome())
+	raw, _ := json.Marshal(ja)
+	for _, want := range []string{"あなたの申請", "あなたの判断待ち", "最近あなたが判断した申請", "今すぐパスワードをリセット",
+		"申請を取り下げ", "承認", "却下…", "確認済みにする", "有効期限: ", "locksmith との DM で、あなたにだけ表示されます。", "_まだありません。_"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("Japanese Home lacks %q", want)
+		}
+	}
+	for _, english := range []string{"Your requests", "Waiting for you", "Approve", "Acknowledge", "Valid until"} {
+		if strings.Contains(string(raw), english) {
+			t.Errorf("Japanese Home still says %q", english)
+		}
+	}
+	if len(ja.Blocks.BlockSet) != len(en.Blocks.BlockSet) {
+		t.Fatalf("%d blocks in Japanese, %d in English", len(ja.Blocks.BlockSet), len(en.Blocks.BlockSet))
+	}
+	for i, b := range ja.Blocks.BlockSet {
+		if b.ID() != en.Blocks.BlockSet[i].ID() {
+			t.Errorf("block %d: id %q in Japanese, %q in English", i, b.ID(), en.Blocks.BlockSet[i].ID())
+		}
+	}
 }

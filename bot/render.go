@@ -2,7 +2,6 @@ package bot
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -109,28 +108,28 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 	// Policy details only where a policy asks for more than today's single
 	// approval, so a card under the default rule looks as it always did.
 	if c.ApprovalsRequired > 1 {
-		got := fmt.Sprintf("%d of %d", len(c.Approvers), c.ApprovalsRequired)
-		for i, a := range c.Approvers {
-			sep := ", "
-			if i == 0 {
-				sep = ": "
+		got := tx(messages.CardApprovalsProgress, messages.Data{"Have": len(c.Approvers), "Required": c.ApprovalsRequired})
+		if len(c.Approvers) > 0 {
+			who := make([]string, len(c.Approvers))
+			for i, a := range c.Approvers {
+				who[i] = mention(a)
 			}
-			got += sep + mention(a)
+			got += ": " + texts.List(l, who)
 		}
-		fields = append(fields, mrkdwn("*Approvals*\n"+got, maxFieldText))
+		fields = append(fields, mrkdwn(tx(messages.CardApprovals, nil)+"\n"+got, maxFieldText))
 	}
 	if c.Ticket != "" {
-		fields = append(fields, mrkdwn("*Ticket*\n"+ticketLink(c.Ticket, c.TicketURL), maxFieldText))
+		fields = append(fields, mrkdwn(tx(messages.CardTicket, nil)+"\n"+ticketLink(c.Ticket, c.TicketURL), maxFieldText))
 	}
 	if c.PolicyName != "" {
-		fields = append(fields, mrkdwn("*Policy*\n"+esc(c.PolicyName, maxNameRunes), maxFieldText))
+		fields = append(fields, mrkdwn(tx(messages.CardPolicy, nil)+"\n"+esc(c.PolicyName, maxNameRunes), maxFieldText))
 	}
 	if c.ReviewedBy != "" {
-		fields = append(fields, mrkdwn("*Reviewed by*\n"+mention(c.ReviewedBy), maxFieldText))
+		fields = append(fields, mrkdwn(tx(messages.CardReviewedBy, nil)+"\n"+mention(c.ReviewedBy), maxFieldText))
 	}
 	header := tx(messages.CardHeader, nil)
 	if c.BreakGlass {
-		header = "Break-glass password reset"
+		header = tx(messages.CardHeaderBreakGlass, nil)
 	}
 	reason := tx(messages.CardReasonNone, nil)
 	if strings.TrimSpace(c.Reason) != "" {
@@ -161,12 +160,12 @@ func renderCard(c commands.Card) (blocks []slack.Block, fallback string) {
 		blocks = append(blocks, slack.NewActionBlock(blockApprovalActions, approve, deny))
 	}
 	if c.Review {
-		ack := slack.NewButtonBlockElement(ActionIDReview, c.RequestID, plain("Acknowledge")).WithStyle(slack.StylePrimary)
+		ack := slack.NewButtonBlockElement(ActionIDReview, c.RequestID, plain(tx(messages.ButtonAcknowledge, nil))).WithStyle(slack.StylePrimary)
 		blocks = append(blocks, slack.NewActionBlock(blockReviewActions, ack))
 	}
 	fallback = tx(messages.CardFallback, messages.Data{"User": upn, "Customer": customer})
 	if c.BreakGlass {
-		fallback = header + " for " + upn + " at " + customer
+		fallback = tx(messages.CardFallbackBreakGlass, messages.Data{"User": upn, "Customer": customer})
 	}
 	if c.Status != "" {
 		fallback += ": " + c.Status
@@ -251,20 +250,17 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	}
 	if d.TAP != nil {
 		// A Temporary Access Pass replaces sign-in, not the password: the user
-		// signs in with it and registers a method of their own. (English only
-		// for now: not yet in the catalogue.)
-		use := "usable more than once"
+		// signs in with it and registers a method of their own.
+		rulesID := messages.DeliveryTAPRulesMulti
 		if d.TAP.UsableOnce {
-			use = "usable once"
+			rulesID = messages.DeliveryTAPRulesOnce
 		}
-		head = "*Temporary Access Pass for " + who + "* (" + upn + ")"
+		head = texts.Text(l, messages.DeliveryTAPHead, messages.Data{"Who": who, "UPN": upn})
 		if customer != "" {
-			head += " at " + customer
+			head = texts.Text(l, messages.DeliveryTAPHeadCustomer, messages.Data{"Who": who, "UPN": upn, "Customer": customer})
 		}
-		rules = fmt.Sprintf("• Valid for %s from now, %s. %s signs in with it and then sets up their own sign-in method.\n", minutesText(d.TAP.Lifetime), use, who) +
-			"• Give it to them by a verified channel (phone call to a known number, in person). Never by email or chat.\n" +
-			"• Only you can see this message, and it disappears when Slack reloads. locksmith keeps no copy."
-		fallback = "Temporary Access Pass for " + upn
+		rules = texts.Text(l, rulesID, messages.Data{"Who": who, "Lifetime": durationText(l, d.TAP.Lifetime)})
+		fallback = texts.Text(l, messages.DeliveryTAPFallback, messages.Data{"UPN": upn})
 	}
 	// & < > must be escaped even inside a code span; Slack shows them decoded.
 	// The password never passes through the catalogue's templates.
@@ -276,17 +272,14 @@ func renderDelivery(d commands.Delivery) (blocks []slack.Block, fallback string,
 	return blocks, fallback, nil
 }
 
-// minutesText says a whole-minute duration the way people do: "90 minutes",
-// "2 hours".
-func minutesText(d time.Duration) string {
+// durationText says a whole-minute duration the way people do, in l: "90
+// minutes", "1 hour", "2 hours".
+func durationText(l messages.Lang, d time.Duration) string {
 	m := int(d / time.Minute)
-	switch {
-	case m%60 == 0 && m >= 120:
-		return fmt.Sprintf("%d hours", m/60)
-	case m == 60:
-		return "1 hour"
+	if m%60 == 0 && m >= 60 {
+		return texts.Count(l, messages.DurationHours, m/60, nil)
 	}
-	return fmt.Sprintf("%d minutes", m)
+	return texts.Count(l, messages.DurationMinutes, m, nil)
 }
 
 // esc escapes user or directory text for mrkdwn and truncates it; empty text

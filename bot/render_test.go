@@ -465,3 +465,36 @@ func TestRenderNotice_RecipeButtons(t *testing.T) {
 		}
 	}
 }
+
+// A Japanese requester's Temporary Access Pass arrives in Japanese, with the
+// pass itself untouched and out of the notification fallback.
+func TestRenderDelivery_TemporaryAccessPassJapanese(t *testing.T) {
+	const pass = "Tap-Canary-Q7x9"
+	blocks, fallback, err := renderDelivery(commands.Delivery{
+		Lang: messages.Japanese, Password: secret.NewPassword(pass), UserPrincipalName: "jdoe@contoso.com", UserDisplayName: "Jane Doe",
+		CustomerName: "Contoso Ltd", TAP: &commands.TAPDetails{Lifetime: 90 * time.Minute, UsableOnce: false},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(blocks)
+	for _, want := range []string{"*Jane Doe の一時アクセス パス* (jdoe@contoso.com、Contoso Ltd)", "有効期間は今から 90 分で、複数回使用できます。", "`" + pass + "`"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("blocks lack %q: %s", want, raw)
+		}
+	}
+	if fallback != "jdoe@contoso.com の一時アクセス パス" {
+		t.Errorf("fallback = %q", fallback)
+	}
+	if strings.Contains(string(raw), "Temporary Access Pass") || strings.Contains(string(raw), "次回サインイン時にパスワードを変更") {
+		t.Errorf("English, or the password's rules, in a Japanese pass delivery: %s", raw)
+	}
+	blocks, fallback, err = renderDelivery(commands.Delivery{
+		Lang: messages.Japanese, Password: secret.NewPassword(fakePassword), UserPrincipalName: "jdoe@contoso.com", UserDisplayName: "Jane Doe",
+		CustomerName: "Contoso Ltd", TAP: &commands.TAPDetails{Lifetime: 2 * time.Hour, UsableOnce: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "delivery_tap_ja", blocks, fallback)
+}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/locksmithbot/locksmith/messages"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -17,9 +17,10 @@ import (
 // /reset-password status. Text fields are mrkdwn, already escaped.
 type Home struct {
 	UserID  string
-	Mine    []HomeItem // your requests, newest first
-	Waiting []HomeItem // what you may decide (approve/deny, or review), oldest first
-	History []HomeItem // what you decided, newest first
+	Lang    messages.Lang // the language the texts are in, the user's
+	Mine    []HomeItem    // your requests, newest first
+	Waiting []HomeItem    // what you may decide (approve/deny, or review), oldest first
+	History []HomeItem    // what you decided, newest first
 	// More counts what did not fit, per list.
 	MoreMine, MoreWaiting int
 }
@@ -51,7 +52,8 @@ type HomePublisher interface {
 // HomeFor builds userID's Home from the store and the policy as they are now.
 func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
 	pol := s.currentPolicy()
-	h := Home{UserID: userID}
+	h := Home{UserID: userID, Lang: s.langOf(ctx, userID)}
+	l := h.Lang
 	now := s.now()
 
 	mine, err := s.store.RequestsOf(ctx, userID, homeMine+1)
@@ -62,7 +64,7 @@ func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
 		mine, h.MoreMine = mine[:homeMine], 1
 	}
 	for _, r := range mine {
-		it := HomeItem{RequestID: r.ID, Text: homeLine(r, true)}
+		it := HomeItem{RequestID: r.ID, Text: homeLine(l, r, true)}
 		switch {
 		case r.State == approvals.StatePending:
 			it.Buttons = []ActionKind{ActionCancel}
@@ -85,7 +87,7 @@ func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
 			continue
 		}
 		if r.State != approvals.StatePending && contains(pol.BreakGlass.SecurityContacts, userID) {
-			h.addWaiting(HomeItem{RequestID: r.ID, Text: homeLine(r, false), Buttons: []ActionKind{ActionReview}})
+			h.addWaiting(HomeItem{RequestID: r.ID, Text: homeLine(l, r, false), Buttons: []ActionKind{ActionReview}})
 			continue
 		}
 		rule, reply := pol.ruleOfRequest(r)
@@ -116,7 +118,7 @@ func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
 		if r.State != approvals.StatePending {
 			buttons = []ActionKind{ActionReview}
 		}
-		h.addWaiting(HomeItem{RequestID: r.ID, Text: homeLine(full, false), Buttons: buttons})
+		h.addWaiting(HomeItem{RequestID: r.ID, Text: homeLine(l, full, false), Buttons: buttons})
 	}
 
 	decided, err := s.store.DecidedBy(ctx, userID, homeHistory)
@@ -124,7 +126,7 @@ func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
 		return Home{}, err
 	}
 	for _, r := range decided {
-		h.History = append(h.History, HomeItem{RequestID: r.ID, Text: homeLine(r, false)})
+		h.History = append(h.History, HomeItem{RequestID: r.ID, Text: homeLine(l, r, false)})
 	}
 	return h, nil
 }
@@ -146,99 +148,109 @@ func approvedBy(r approvals.Request, userID string) bool {
 	return false
 }
 
-// homeLine is one request in a line: who, whom, where, and where it stands.
-func homeLine(r approvals.Request, mine bool) string {
-	who := ""
-	if !mine {
-		who = fmt.Sprintf("<@%s>: ", Escape(r.RequesterID, 20))
+// homeLine is one request in a line, in l: who, whom, where, and where it
+// stands.
+func homeLine(l messages.Lang, r approvals.Request, mine bool) string {
+	d := messages.Data{
+		"User":     Escape(r.TargetUPN, 120),
+		"Customer": Escape(r.CustomerName, 100),
+		"State":    homeState(l, r),
 	}
-	line := fmt.Sprintf("%s*%s* at *%s* · %s", who, Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), homeState(r))
+	id := messages.HomeLine
+	if !mine {
+		id = messages.HomeLineOf
+		d["Requester"] = Escape(r.RequesterID, 20)
+	}
+	line := texts.Text(l, id, d)
 	if r.BreakGlass {
-		line = ":rotating_light: break-glass · " + line
+		line = texts.Text(l, messages.HomeBreakGlass, messages.Data{"Line": line})
 	}
 	if r.Ticket != "" {
-		line += " · ticket " + ticketText(r.Ticket, r.TicketURL)
+		line += texts.Text(l, messages.HomeTicket, messages.Data{"Ticket": ticketText(r.Ticket, r.TicketURL)})
 	}
 	return line
 }
 
-// homeState says where a request stands, in a few words.
-func homeState(r approvals.Request) string {
+// homeState says where a request stands, in a few words, in l.
+func homeState(l messages.Lang, r approvals.Request) string {
 	switch r.State {
 	case approvals.StatePending:
-		s := "waiting for approval"
+		when := slackTime(l, r.ExpiresAt)
 		if r.ApprovalsRequired > 1 {
-			s += " (" + progress(r) + ")"
+			return texts.Text(l, messages.HomeStatePendingOf, messages.Data{
+				"Have": r.ApprovalsCount, "Required": r.ApprovalsRequired, "When": when})
 		}
-		return s + ", expires " + slackTime(messages.English, r.ExpiresAt)
+		return texts.Text(l, messages.HomeStatePending, messages.Data{"When": when})
 	case approvals.StateApproved:
-		return "approved, reset before " + slackTime(messages.English, r.UseBy)
+		return texts.Text(l, messages.HomeStateApproved, messages.Data{"When": slackTime(l, r.UseBy)})
 	case approvals.StateDenied:
-		s := fmt.Sprintf("denied by <@%s> %s", Escape(r.DeciderID, 20), slackTime(messages.English, r.DecidedAt))
+		d := messages.Data{"Decider": Escape(r.DeciderID, 20), "When": slackTime(l, r.DecidedAt)}
 		if r.Detail != "" {
-			s += ": " + Escape(r.Detail, 200)
+			d["Detail"] = Escape(r.Detail, 200)
+			return texts.Text(l, messages.HomeStateDeniedWhy, d)
 		}
-		return s
+		return texts.Text(l, messages.HomeStateDenied, d)
 	case approvals.StateCancelled:
-		return "withdrawn " + slackTime(messages.English, r.DecidedAt)
+		return texts.Text(l, messages.HomeStateWithdrawn, messages.Data{"When": slackTime(l, r.DecidedAt)})
 	case approvals.StateExpired:
-		return "expired"
+		return texts.Text(l, messages.HomeStateExpired, nil)
 	case approvals.StateResetting:
-		return "reset in progress"
+		return texts.Text(l, messages.HomeStateResetting, nil)
 	case approvals.StateDone:
-		s := "password reset " + slackTime(messages.English, r.FinishedAt)
+		d := messages.Data{"When": slackTime(l, r.FinishedAt)}
 		if r.BreakGlass && r.ReviewedAt.IsZero() {
-			s += ", *not yet reviewed*"
+			return texts.Text(l, messages.HomeStateDoneUnreviewed, d)
 		}
-		return s
+		return texts.Text(l, messages.HomeStateDone, d)
 	case approvals.StateFailed:
-		return "failed: " + Escape(r.Detail, 200)
+		return texts.Text(l, messages.HomeStateFailed, messages.Data{"Detail": Escape(r.Detail, 200)})
 	}
 	return string(r.State)
 }
 
-// statusText is a Home as text: /reset-password status.
+// statusText is a Home as text, in the Home's language: /reset-password status.
 func statusText(h Home) string {
+	l := h.Lang
 	var b strings.Builder
-	section := func(title string, items []HomeItem, more int, empty string) {
-		fmt.Fprintf(&b, "*%s*", title)
+	section := func(title messages.ID, items []HomeItem, more int, empty messages.ID) {
+		b.WriteString(texts.Text(l, title, nil))
 		if len(items) == 0 {
-			b.WriteString("\n_" + empty + "_")
+			b.WriteString("\n" + texts.Text(l, empty, nil))
 		}
 		for _, it := range items {
 			b.WriteString("\n• " + it.Text)
 			if len(it.Buttons) > 0 {
 				var names []string
 				for _, k := range it.Buttons {
-					names = append(names, buttonLabel(k))
+					names = append(names, buttonLabel(l, k))
 				}
-				b.WriteString(" (" + strings.Join(names, ", ") + ": in locksmith's Home tab)")
+				b.WriteString(texts.Text(l, messages.StatusButtons, messages.Data{"Buttons": texts.List(l, names)}))
 			}
 		}
 		if more > 0 {
-			b.WriteString("\n…and more")
+			b.WriteString("\n" + texts.Text(l, messages.StatusMore, nil))
 		}
 		b.WriteString("\n")
 	}
-	section("Your requests", h.Mine, h.MoreMine, "none")
-	section("Waiting for you", h.Waiting, h.MoreWaiting, "nothing")
-	section("Recently decided by you", h.History, 0, "nothing")
+	section(messages.StatusMine, h.Mine, h.MoreMine, messages.StatusMineNone)
+	section(messages.StatusWaiting, h.Waiting, h.MoreWaiting, messages.StatusNothing)
+	section(messages.StatusHistory, h.History, 0, messages.StatusNothing)
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// buttonLabel is what a button says.
-func buttonLabel(k ActionKind) string {
+// buttonLabel is what a button says, in l, where the status text names it.
+func buttonLabel(l messages.Lang, k ActionKind) string {
 	switch k {
 	case ActionApprove:
-		return "Approve"
+		return texts.Text(l, messages.ButtonApprove, nil)
 	case ActionDeny:
-		return "Deny…"
+		return texts.Text(l, messages.ButtonDeny, nil)
 	case ActionCancel:
-		return "Withdraw"
+		return texts.Text(l, messages.StatusWithdraw, nil)
 	case ActionReset:
-		return "Reset password now"
+		return texts.Text(l, messages.ButtonReset, nil)
 	case ActionReview:
-		return "Acknowledge"
+		return texts.Text(l, messages.ButtonAcknowledge, nil)
 	}
 	return string(k)
 }

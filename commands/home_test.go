@@ -205,3 +205,20 @@ func TestHome_RefreshOnlyForThoseConcerned(t *testing.T) {
 		t.Errorf("a stranger's Home was published %d times; want only at opening", n)
 	}
 }
+
+// A Japanese reader gets the status, and the Home it is built from, in
+// Japanese; the English approver of the same request still reads English.
+func TestStatus_Japanese(t *testing.T) {
+	h := newHarness(t, true)
+	withLocales(h, map[string]string{requester: "ja-JP", approver: "en-US"})
+	id := h.request()
+	reply := h.slash(requester, "status")
+	wantContains(t, "ja requester status", reply, "*あなたの申請*", "の *"+aliceUPN+"* · 承認待ち、期限 <!date^",
+		"(locksmith のホーム タブから: 取り下げ)", "*あなたの判断待ち*\n_なし_")
+	if strings.Contains(reply, "Your requests") || strings.Contains(reply, "waiting for approval") {
+		t.Errorf("English in a Japanese status: %q", reply)
+	}
+	wantContains(t, "en approver status", h.slash(approver, "status"), "*Waiting for you*", "(Approve, Deny…")
+	h.click(ActionApprove, id, approver)
+	wantContains(t, "ja after approval", h.slash(requester, "status"), "承認済み、<!date^", "までにリセットしてください", "(locksmith のホーム タブから: 今すぐパスワードをリセット)")
+}

@@ -214,3 +214,69 @@ const (
 	// The audit channel's line for one audit row. Outcome and IDs stay codes.
 	AuditLine ID = "audit.line"
 )
+
+// App Home and /reset-password status (bot/home.go, commands/home.go).
+const (
+	HomeLine                ID = "home.line"
+	HomeLineOf              ID = "home.line_of"
+	HomeBreakGlass          ID = "home.break_glass"
+	HomeTicket              ID = "home.ticket"
+	HomeStatePending        ID = "home.state_pending"
+	HomeStatePendingOf      ID = "home.state_pending_of"
+	HomeStateApproved       ID = "home.state_approved"
+	HomeStateDenied         ID = "home.state_denied"
+	HomeStateDeniedWhy      ID = "home.state_denied_why"
+	HomeStateWithdrawn      ID = "home.state_withdrawn"
+	HomeStateExpired        ID = "home.state_expired"
+	HomeStateResetting      ID = "home.state_resetting"
+	HomeStateDone           ID = "home.state_done"
+	HomeStateDoneUnreviewed ID = "home.state_done_unreviewed"
+	HomeStateFailed         ID = "home.state_failed"
+	HomeTitleMine           ID = "home.title_mine"
+	HomeTitleWaiting        ID = "home.title_waiting"
+	HomeTitleHistory        ID = "home.title_history"
+	HomeEmptyMine           ID = "home.empty_mine"
+	HomeEmptyWaiting        ID = "home.empty_waiting"
+	HomeEmptyHistory        ID = "home.empty_history"
+	HomeValidUntil          ID = "home.valid_until"
+	HomeMore                ID = "home.more"
+	HomeOverflow            ID = "home.overflow"
+	ButtonAcknowledge       ID = "button.acknowledge"
+	StatusMine              ID = "status.mine"
+	StatusWaiting           ID = "status.waiting"
+	StatusHistory           ID = "status.history"
+	StatusMineNone          ID = "status.mine_none"
+	StatusNothing           ID = "status.nothing"
+	StatusButtons           ID = "status.buttons"
+	StatusMore              ID = "status.more"
+	StatusWithdraw          ID = "status.withdraw"
+)
+
+// The deny form (bot/denyform.go); its buttons are ConfirmDeny and ConfirmCancel.
+const (
+	DenyTitle          ID = "deny.title"
+	DenyLabel          ID = "deny.label"
+	DenyHint           ID = "deny.hint"
+	DenyPlaceholder    ID = "deny.placeholder"
+	DenyReasonRequired ID = "deny.reason_required"
+	DenyOpenFailed     ID = "deny.open_failed"
+)
+
+// The card's policy and break-glass fields and the Temporary Access Pass
+// delivery (bot/render.go).
+const (
+	CardApprovals           ID = "card.approvals"
+	CardApprovalsProgress   ID = "card.approvals_progress"
+	CardTicket              ID = "card.ticket"
+	CardPolicy              ID = "card.policy"
+	CardReviewedBy          ID = "card.reviewed_by"
+	CardHeaderBreakGlass    ID = "card.header_break_glass"
+	CardFallbackBreakGlass  ID = "card.fallback_break_glass"
+	DeliveryTAPHead         ID = "delivery.tap_head"
+	DeliveryTAPHeadCustomer ID = "delivery.tap_head_customer"
+	DeliveryTAPRulesOnce    ID = "delivery.tap_rules_once"
+	DeliveryTAPRulesMulti   ID = "delivery.tap_rules_multi"
+	DeliveryTAPFallback     ID = "delivery.tap_fallback"
+	DurationMinutes         ID = "duration.minutes"
+	DurationHours           ID = "duration.hours"
+)
