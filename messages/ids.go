@@ -214,3 +214,12 @@ const (
 	// The audit channel's line for one audit row. Outcome and IDs stay codes.
 	AuditLine ID = "audit.line"
 )
+
+// Texts added by the policy and Graph work (limits, dry run, facts, recipes,
+// policy, nudges, break-glass, multi-approval progress).
+const (
+	// Velocity limits.
+	ReplyTooManyResets ID = "reply.too_many_resets"
+	LimitWhoYou        ID = "limit.who_you"
+	LimitWhoCustomer   ID = "limit.who_customer"
+)
