@@ -223,3 +223,10 @@ const (
 	LimitWhoYou        ID = "limit.who_you"
 	LimitWhoCustomer   ID = "limit.who_customer"
 )
+
+// Reminders and escalations in the card's thread.
+const (
+	NudgeReminder   ID = "nudge.reminder"
+	NudgeEscalation ID = "nudge.escalation"
+	NudgeProgress   ID = "nudge.progress"
+)
