@@ -230,3 +230,26 @@ const (
 	NudgeEscalation ID = "nudge.escalation"
 	NudgeProgress   ID = "nudge.progress"
 )
+
+// Break-glass: resets without approval and their review.
+const (
+	BreakGlassListCheckFailed ID = "breakglass.list_check_failed"
+	BreakGlassNotListed       ID = "breakglass.not_listed"
+	BreakGlassNotAllowed      ID = "breakglass.not_allowed"
+	BreakGlassRecordFailed    ID = "breakglass.record_failed"
+	BreakGlassStatus          ID = "breakglass.status"
+	BreakGlassContactNotice   ID = "breakglass.contact_notice"
+	BreakGlassNoteApprovals   ID = "breakglass.note_approvals"
+	BreakGlassNoteTicket      ID = "breakglass.note_ticket"
+	BreakGlassIncomplete      ID = "breakglass.incomplete"
+	BreakGlassNotBreakGlass   ID = "breakglass.not_break_glass"
+	BreakGlassOwnReview       ID = "breakglass.own_review"
+	BreakGlassAlreadyReviewed ID = "breakglass.already_reviewed"
+	BreakGlassReviewedStatus  ID = "breakglass.reviewed_status"
+	BreakGlassReviewedNotice  ID = "breakglass.reviewed_notice"
+	BreakGlassReviewThanks    ID = "breakglass.review_thanks"
+	BreakGlassReviewReminder  ID = "breakglass.review_reminder"
+	BreakGlassStateDone       ID = "breakglass.state_done"
+	BreakGlassStateFailed     ID = "breakglass.state_failed"
+	BreakGlassStateInProgress ID = "breakglass.state_in_progress"
+)
