@@ -146,7 +146,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 // checkDecider finds req's rule and checks that a may decide (verb) under
 // it; a refusal is audited. ok is false with the reply when they may not.
 func (s *Service) checkDecider(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request, verb string) (policy.Rule, Reply, bool) {
-	rule, reply := pol.ruleOfRequest(req)
+	rule, reply := pol.ruleOfRequest(a.Lang, req)
 	if reply != "" {
 		return rule, Reply{Text: reply}, false
 	}
@@ -352,7 +352,7 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 // approvalsStillCount re-checks every approver of req under the policy as it
 // is now. ok is false (with the reply) when one of them no longer may approve.
 func (s *Service) approvalsStillCount(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) (Reply, bool) {
-	rule, reply := pol.ruleOfRequest(req)
+	rule, reply := pol.ruleOfRequest(a.Lang, req)
 	if reply != "" {
 		return Reply{Text: reply}, false
 	}

@@ -158,7 +158,7 @@ func (s *Service) remindReviews(ctx context.Context) error {
 			continue
 		}
 		who := policy.Principals{Users: pol.BreakGlass.SecurityContacts}
-		if rule, reply := pol.ruleOfRequest(claimed); reply == "" {
+		if rule, reply := pol.ruleOfRequest(s.channelLang(), claimed); reply == "" {
 			e := eligiblePrincipals(pol, rule, customerOf(claimed), partner.Role(claimed.RoleNeeded), claimed.RequesterID)
 			who.Users = append(who.Users, e.Users...)
 			who.Usergroups = e.Usergroups

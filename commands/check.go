@@ -41,7 +41,7 @@ func (s *Service) dryRun(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		}
 		summary = append(summary, "approval off")
 	default:
-		rule, reply := pol.ruleFor(c, t.need)
+		rule, reply := pol.ruleFor(a.Lang, c, t.need)
 		if reply != "" {
 			line("%s", reply)
 			summary = append(summary, "no single policy applies")

@@ -27,7 +27,7 @@ func (s *Service) nudge(ctx context.Context) error {
 	// Nudges go to the card's thread, so they read like the card.
 	cl := s.channelLang()
 	for _, r := range waiting {
-		rule, reply := pol.ruleOfRequest(r)
+		rule, reply := pol.ruleOfRequest(s.channelLang(), r)
 		if reply != "" {
 			continue
 		}

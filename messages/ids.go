@@ -253,3 +253,18 @@ const (
 	BreakGlassStateFailed     ID = "breakglass.state_failed"
 	BreakGlassStateInProgress ID = "breakglass.state_in_progress"
 )
+
+// Policy refusals: ambiguity, tickets and reasons, who may decide.
+const (
+	PolicyAmbiguous          ID = "policy.ambiguous"
+	PolicyNeedsTicket        ID = "policy.needs_ticket"
+	PolicyNeedsReason        ID = "policy.needs_reason"
+	PolicyOwnRequest         ID = "policy.own_request"
+	PolicyNotApprover        ID = "policy.not_approver"
+	PolicyHoldsNoGrant       ID = "policy.holds_no_grant"
+	PolicyDeciderRoleTooWeak ID = "policy.decider_role_too_weak"
+	// What the person tried, as mayDecide's verb names it.
+	PolicyVerbApprove ID = "policy.verb_approve"
+	PolicyVerbDeny    ID = "policy.verb_deny"
+	PolicyVerbReview  ID = "policy.verb_review"
+)
