@@ -353,3 +353,16 @@ func TestPolicy_RefusalsInJapanese(t *testing.T) {
 	reply = h.click(ActionDeny, id, approver)
 	wantContains(t, "ja not an approver", reply, "この申請を却下することはできません", "ポリシー *contoso-admins* では")
 }
+
+// Multi-approval progress reads in each reader's language.
+func TestPolicy_ApprovalProgressInJapanese(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, adminsRule())
+	withLocales(h, map[string]string{requester: "ja-JP", lead1: "ja-JP"})
+	h.slash(requester, custDomain+" "+aliceUPN+" INC-4711")
+	id := h.msg.Posted()[0].RequestID
+	reply := h.click(ActionApprove, id, lead1)
+	wantContains(t, "ja recorded", reply, "承認を記録しました (2 件中 1 件)", "別の承認者の承認が必要です")
+	reply = h.click(ActionApprove, id, lead1)
+	wantContains(t, "ja already approved", reply, "この申請はすでに承認済みです (2 件中 1 件)")
+}

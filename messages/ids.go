@@ -268,3 +268,13 @@ const (
 	PolicyVerbDeny    ID = "policy.verb_deny"
 	PolicyVerbReview  ID = "policy.verb_review"
 )
+
+// Multi-approval progress and approvals that stopped counting.
+const (
+	ApprovalAlreadyYours   ID = "approval.already_yours"
+	ApprovalProgressNotice ID = "approval.progress_notice"
+	ApprovalRecorded       ID = "approval.recorded"
+	ApprovalAccountLost    ID = "approval.account_lost"
+	ApprovalRecheckFailed  ID = "approval.recheck_failed"
+	ApprovalNoLongerCounts ID = "approval.no_longer_counts"
+)
