@@ -278,3 +278,32 @@ const (
 	ApprovalRecheckFailed  ID = "approval.recheck_failed"
 	ApprovalNoLongerCounts ID = "approval.no_longer_counts"
 )
+
+// The dry run: /reset-password check <customer> <user>.
+const (
+	CheckHead               ID = "check.head"
+	CheckCustomer           ID = "check.customer"
+	CheckUser               ID = "check.user"
+	CheckRoleNeeded         ID = "check.role_needed"
+	CheckEnough             ID = "check.enough"
+	CheckNotEnough          ID = "check.not_enough"
+	CheckApprovalOff        ID = "check.approval_off"
+	CheckApprovalOffSynced  ID = "check.approval_off_synced"
+	CheckPolicy             ID = "check.policy"
+	CheckApprovals          ID = "check.approvals"
+	CheckNeeds              ID = "check.needs"
+	CheckApproversUnknown   ID = "check.approvers_unknown"
+	CheckApproversNamed     ID = "check.approvers_named"
+	CheckApproversNobody    ID = "check.approvers_nobody"
+	CheckApproversGrants    ID = "check.approvers_grants"
+	CheckReasonTicket       ID = "check.reason_ticket"
+	CheckReasonTicketLinked ID = "check.reason_ticket_linked"
+	CheckReasonRequired     ID = "check.reason_required"
+	CheckReasonOptional     ID = "check.reason_optional"
+	CheckExpiry             ID = "check.expiry"
+	CheckBreakGlassUnknown  ID = "check.break_glass_unknown"
+	CheckBreakGlassOff      ID = "check.break_glass_off"
+	CheckBreakGlassYou      ID = "check.break_glass_you"
+	CheckBreakGlassNotYou   ID = "check.break_glass_not_you"
+	CheckPrivileged         ID = "check.privileged"
+)
