@@ -163,45 +163,45 @@ func (s *Service) askGraph(ctx context.Context, pol *Policy, tenantID, upn, obje
 	return judge(pol.Graph, upn, pcRoles, gf, err), true
 }
 
-// factLines renders facts for the card and DMs: escaped mrkdwn, one line per topic.
-func factLines(f TargetFacts) []string {
+// factLines renders facts in l for the card and DMs: escaped mrkdwn, one
+// line per topic.
+func factLines(l messages.Lang, f TargetFacts) []string {
 	var lines []string
 	account := []string{}
 	switch {
 	case f.Enabled == nil:
-		account = append(account, "enabled: _unknown_")
+		account = append(account, texts.Text(l, messages.FactsEnabledUnknown, nil))
 	case *f.Enabled:
-		account = append(account, "enabled")
+		account = append(account, texts.Text(l, messages.FactsEnabled, nil))
 	default:
-		account = append(account, "*disabled*")
+		account = append(account, texts.Text(l, messages.FactsDisabled, nil))
 	}
 	if f.Guest {
-		account = append(account, "*guest*")
+		account = append(account, texts.Text(l, messages.FactsGuest, nil))
 	}
 	if f.Synced {
-		account = append(account, "*synced from on-premises*")
+		account = append(account, texts.Text(l, messages.FactsSynced, nil))
 	}
 	if f.PasswordChanged != nil {
-		account = append(account, "password last changed "+slackTime(messages.English, *f.PasswordChanged))
+		account = append(account, texts.Text(l, messages.FactsPasswordChanged, messages.Data{"When": slackTime(l, *f.PasswordChanged)}))
 	}
-	lines = append(lines, "*Account:* "+strings.Join(account, " · "))
+	lines = append(lines, texts.Text(l, messages.FactsAccount, messages.Data{"Account": strings.Join(account, " · ")}))
 	if len(f.Roles) > 0 {
 		roles := make([]string, len(f.Roles))
 		for i, r := range f.Roles {
 			roles[i] = Escape(r.Label(), 160)
 		}
-		lines = append(lines, "*Roles (Microsoft Graph):* "+strings.Join(roles, ", "))
+		lines = append(lines, texts.Text(l, messages.FactsRoles, messages.Data{"Roles": strings.Join(roles, ", ")}))
 	} else if len(f.Unknown) == 0 {
-		lines = append(lines, "*Roles (Microsoft Graph):* none, active or eligible")
+		lines = append(lines, texts.Text(l, messages.FactsNoRoles, nil))
 	}
 	if len(f.Unknown) > 0 {
 		// A request with unknown facts exists only under require_privileged.
-		what := "so the user is treated as privileged (graph.when_unavailable: require_privileged)"
 		u := make([]string, len(f.Unknown))
 		for i, x := range f.Unknown {
 			u[i] = "• " + Escape(x, 400)
 		}
-		lines = append(lines, ":warning: *Unknown* ("+what+"):\n"+strings.Join(u, "\n"))
+		lines = append(lines, texts.Text(l, messages.FactsUnknown, messages.Data{"Unknown": strings.Join(u, "\n")}))
 	}
 	return lines
 }

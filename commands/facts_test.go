@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/locksmithbot/locksmith/graph"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -84,5 +85,21 @@ func TestOfferRecipes(t *testing.T) {
 	}
 	if got := offerRecipes([]Recipe{RecipeEnableAccount}, pol, &TargetFacts{Enabled: &yes}); got == nil || len(got) != 0 {
 		t.Errorf("nothing applies = %#v, want empty, not nil", got)
+	}
+}
+
+// The card's Graph section reads in the card's language; values stay as
+// Graph gave them.
+func TestFactLines_Japanese(t *testing.T) {
+	off := false
+	f := TargetFacts{Enabled: &off, Synced: true, Unknown: []string{"roles: timeout"}}
+	got := strings.Join(factLines(messages.Japanese, f), "\n")
+	for _, want := range []string{"*アカウント:* *無効* · *オンプレミスから同期*", ":warning: *不明* (そのためユーザーを特権ユーザーとして扱います。", "• roles: timeout"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ja facts = %q; want %q", got, want)
+		}
+	}
+	if en := strings.Join(factLines(messages.English, f), "\n"); !strings.Contains(en, "*Account:* *disabled* · *synced from on-premises*") {
+		t.Errorf("en facts = %q", en)
 	}
 }

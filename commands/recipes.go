@@ -106,14 +106,15 @@ func recipesPhrase(rs []Recipe) string {
 	return strings.Join(parts, ", ")
 }
 
-// cardFacts is the card's Graph section: the facts and what the approval covers.
-func cardFacts(r approvals.Request) []string {
+// cardFacts is the card's Graph section in l: the facts and what the
+// approval covers.
+func cardFacts(l messages.Lang, r approvals.Request) []string {
 	var lines []string
 	if f, ok := decodeFacts(r.TargetFacts); ok {
-		lines = factLines(f)
+		lines = factLines(l, f)
 	}
 	if r.Recipes != nil {
-		lines = append(lines, "*Approval covers:* "+recipesPhrase(requestRecipes(r)))
+		lines = append(lines, texts.Text(l, messages.FactsApprovalCovers, messages.Data{"Recipes": recipesPhrase(requestRecipes(r))}))
 	}
 	return lines
 }

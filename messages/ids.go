@@ -307,3 +307,18 @@ const (
 	CheckBreakGlassNotYou   ID = "check.break_glass_not_you"
 	CheckPrivileged         ID = "check.privileged"
 )
+
+// Microsoft Graph's facts about the target, on the card and in DMs.
+const (
+	FactsEnabledUnknown  ID = "facts.enabled_unknown"
+	FactsEnabled         ID = "facts.enabled"
+	FactsDisabled        ID = "facts.disabled"
+	FactsGuest           ID = "facts.guest"
+	FactsSynced          ID = "facts.synced"
+	FactsPasswordChanged ID = "facts.password_changed"
+	FactsAccount         ID = "facts.account"
+	FactsRoles           ID = "facts.roles"
+	FactsNoRoles         ID = "facts.no_roles"
+	FactsUnknown         ID = "facts.unknown"
+	FactsApprovalCovers  ID = "facts.approval_covers"
+)
