@@ -53,7 +53,7 @@ func TestJudge(t *testing.T) {
 			need: partner.RolePrivilegedAuthenticationAdministrator, unknowns: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := judge(GraphPolicy{WhenUnavailable: tc.pol}, "x@contoso.com", tc.pc, tc.facts, tc.err)
+			v := judge(messages.English, GraphPolicy{WhenUnavailable: tc.pol}, "x@contoso.com", tc.pc, tc.facts, tc.err)
 			if tc.refusal != "" {
 				if !strings.Contains(v.refusal, tc.refusal) || v.audit == "" {
 					t.Fatalf("refusal = %q (audit %q), want it to mention %q", v.refusal, v.audit, tc.refusal)
@@ -101,5 +101,14 @@ func TestFactLines_Japanese(t *testing.T) {
 	}
 	if en := strings.Join(factLines(messages.English, f), "\n"); !strings.Contains(en, "*Account:* *disabled* · *synced from on-premises*") {
 		t.Errorf("en facts = %q", en)
+	}
+}
+
+// A target Graph rules out is refused in the requester's language.
+func TestJudge_GuestRefusedInJapanese(t *testing.T) {
+	yes := true
+	v := judge(messages.Japanese, GraphPolicy{}, "x@contoso.com", nil, graph.Facts{User: graph.User{UserType: "Guest", AccountEnabled: &yes}}, nil)
+	if !strings.Contains(v.refusal, "x@contoso.com はこのテナントのゲスト (B2B) アカウントです") || v.audit != "target is a guest account" {
+		t.Fatalf("verdict = %+v", v)
 	}
 }

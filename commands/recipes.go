@@ -171,7 +171,8 @@ func (s *Service) recipeAllowedNow(ctx context.Context, pol *Policy, a actor, ki
 // needNow re-reads Graph's facts at reset time: the target may have become a
 // guest, joined a restricted unit or gained an eligible role since approval.
 func (s *Service) needNow(ctx context.Context, pol *Policy, req approvals.Request, roles []partner.DirectoryRole) (partner.Role, string, string) {
-	v, asked := s.askGraph(ctx, pol, req.TenantID, req.TargetUPN, req.TargetObjectID, roles)
+	// The refusal goes to the requester, who clicked the button.
+	v, asked := s.askGraph(ctx, s.langOf(ctx, req.RequesterID), pol, req.TenantID, req.TargetUPN, req.TargetObjectID, roles)
 	if !asked {
 		return partner.RequiredRole(roles), "", ""
 	}

@@ -393,7 +393,7 @@ func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, lang mes
 		reject(&customer, nil, "user not resolved: "+parsed.User.Value)
 		return resolved{}, reply
 	}
-	if v, asked := s.askGraph(ctx, pol, customer.TenantID, tgt.user.UserPrincipalName, tgt.user.ObjectID, tgt.roles); asked {
+	if v, asked := s.askGraph(ctx, lang, pol, customer.TenantID, tgt.user.UserPrincipalName, tgt.user.ObjectID, tgt.roles); asked {
 		if v.refusal != "" {
 			reject(&customer, &tgt.user, v.audit)
 			return resolved{}, v.refusal

@@ -322,3 +322,10 @@ const (
 	FactsUnknown         ID = "facts.unknown"
 	FactsApprovalCovers  ID = "facts.approval_covers"
 )
+
+// Targets Graph's facts rule out.
+const (
+	FactsRefuseGuest          ID = "facts.refuse_guest"
+	FactsRefuseRestrictedUnit ID = "facts.refuse_restricted_unit"
+	FactsRefuseUnknown        ID = "facts.refuse_unknown"
+)
