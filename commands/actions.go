@@ -93,9 +93,9 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 			return Reply{Text: permissionProblem(a.Lang, err, messages.ReplyDeciderCheckFailed)}
 		}
 		if missing := approverCovers(held, customerOf(req), partner.Role(req.RoleNeeded), req); len(missing) > 0 {
-			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(missing))
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(messages.English, missing))
 			return Reply{Text: fmt.Sprintf("You can't approve this: it covers more than resetting the password, and your locksmith grants do not allow you to %s for *%s*. Nothing changed.",
-				recipesPhrase(missing), Escape(req.CustomerName, 100))}
+				recipesPhrase(a.Lang, missing), Escape(req.CustomerName, 100))}
 		}
 	}
 	if in.Kind == ActionDeny {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/graph"
 	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
@@ -110,5 +111,18 @@ func TestJudge_GuestRefusedInJapanese(t *testing.T) {
 	v := judge(messages.Japanese, GraphPolicy{}, "x@contoso.com", nil, graph.Facts{User: graph.User{UserType: "Guest", AccountEnabled: &yes}}, nil)
 	if !strings.Contains(v.refusal, "x@contoso.com はこのテナントのゲスト (B2B) アカウントです") || v.audit != "target is a guest account" {
 		t.Fatalf("verdict = %+v", v)
+	}
+}
+
+// The approved DM names what the approval covers in the requester's language.
+func TestWithRecipes_Japanese(t *testing.T) {
+	r := approvals.Request{ID: "r1", Recipes: []string{"reset_password", "revoke_sessions"}}
+	n := withRecipes(Notice{Lang: messages.Japanese, ResetButton: "r1"}, r)
+	if !strings.Contains(n.Text, "この承認の対象: パスワードのリセット、すべてのサインイン セッションの取り消し。") || n.OfferRequest != "r1" {
+		t.Fatalf("ja notice = %+v", n)
+	}
+	en := withRecipes(Notice{Lang: messages.English, ResetButton: "r1"}, r)
+	if !strings.Contains(en.Text, "The approval covers: reset the password, revoke all sign-in sessions.") {
+		t.Fatalf("en notice = %+v", en)
 	}
 }

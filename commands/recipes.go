@@ -29,12 +29,9 @@ var recipeFor = map[ActionKind]Recipe{
 	ActionRevoke: RecipeRevokeSessions, ActionEnable: RecipeEnableAccount,
 }
 
-// recipeText is how DMs and the card name a recipe.
-var recipeText = map[Recipe]string{
-	RecipeResetPassword:       "reset the password",
-	RecipeTemporaryAccessPass: "issue a Temporary Access Pass",
-	RecipeRevokeSessions:      "revoke all sign-in sessions",
-	RecipeEnableAccount:       "re-enable the account",
+// recipeText is how DMs and the card name a recipe in l.
+func recipeText(l messages.Lang, r Recipe) string {
+	return texts.Text(l, messages.ID("recipe."+string(r)), nil)
 }
 
 // grantActions is what a grant allows: its actions, or the reset alone.
@@ -98,12 +95,12 @@ func requestRecipes(r approvals.Request) []Recipe {
 	return out
 }
 
-func recipesPhrase(rs []Recipe) string {
+func recipesPhrase(l messages.Lang, rs []Recipe) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
-		parts[i] = recipeText[r]
+		parts[i] = recipeText(l, r)
 	}
-	return strings.Join(parts, ", ")
+	return texts.List(l, parts)
 }
 
 // cardFacts is the card's Graph section in l: the facts and what the
@@ -114,7 +111,7 @@ func cardFacts(l messages.Lang, r approvals.Request) []string {
 		lines = factLines(l, f)
 	}
 	if r.Recipes != nil {
-		lines = append(lines, texts.Text(l, messages.FactsApprovalCovers, messages.Data{"Recipes": recipesPhrase(requestRecipes(r))}))
+		lines = append(lines, texts.Text(l, messages.FactsApprovalCovers, messages.Data{"Recipes": recipesPhrase(l, requestRecipes(r))}))
 	}
 	return lines
 }
@@ -127,7 +124,7 @@ func withRecipes(n Notice, r approvals.Request) Notice {
 	}
 	n.OfferRequest, n.ResetButton = n.ResetButton, ""
 	n.Offer = requestRecipes(r)
-	n.Text += "\nThe approval covers: " + recipesPhrase(n.Offer) + ". Use the buttons below; *Temporary Access Pass now* replaces the password reset."
+	n.Text += "\n" + texts.Text(n.Lang, messages.RecipeOffer, messages.Data{"Recipes": recipesPhrase(n.Lang, n.Offer)})
 	return n
 }
 
@@ -148,10 +145,10 @@ func approverCovers(held []Grant, c partner.Customer, need partner.Role, r appro
 func (s *Service) recipeAllowedNow(ctx context.Context, pol *Policy, a actor, kind ActionKind, req approvals.Request) (string, bool) {
 	rc := recipeFor[kind]
 	if !slices.Contains(requestRecipes(req), rc) {
-		return "This request was not approved for that; make a new request.", false
+		return texts.Text(a.Lang, messages.RecipeNotApproved, nil), false
 	}
 	if rc.NeedsGraph() && !pol.Graph.Enabled {
-		return "Microsoft Graph is turned off in locksmith's configuration (graph.enabled), so this can't run now.", false
+		return texts.Text(a.Lang, messages.RecipeGraphOff, nil), false
 	}
 	if req.Recipes == nil {
 		// A reset-only request: the role re-check that follows is the whole test.
@@ -159,11 +156,11 @@ func (s *Service) recipeAllowedNow(ctx context.Context, pol *Policy, a actor, ki
 	}
 	held, err := s.grantsNaming(ctx, pol.Grants, a.ID)
 	if err != nil {
-		return "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again; your approval still stands.", false
+		return texts.Text(a.Lang, messages.ApprovalRecheckFailed, nil), false
 	}
 	c := partner.Customer{TenantID: req.TenantID, Domain: req.CustomerDomain, Name: req.CustomerName}
 	if !slices.Contains(allowedRecipes(held, c, partner.Role(req.RoleNeeded)), rc) {
-		return fmt.Sprintf("Your locksmith grants no longer allow you to %s for *%s*, so nothing was done.", recipeText[rc], Escape(req.CustomerName, 100)), false
+		return texts.Text(a.Lang, messages.RecipeNoLongerAllowed, messages.Data{"Recipe": recipeText(a.Lang, rc), "Customer": Escape(req.CustomerName, 100)}), false
 	}
 	return "", true
 }
@@ -228,12 +225,12 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 	rc := recipeFor[in.Kind]
 	if a.ID != req.RequesterID {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "someone other than the requester clicked "+string(rc))
-		return Reply{Text: fmt.Sprintf("Only <@%s>, who made this request, can use this button.", Escape(req.RequesterID, 20))}
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeOnlyRequester, messages.Data{"Requester": Escape(req.RequesterID, 20)})}
 	}
 	inForce := (req.State == approvals.StateApproved || req.State == approvals.StateDone) && s.now().Before(req.UseBy)
 	if !inForce {
 		if req.State == approvals.StateDone {
-			return Reply{Text: fmt.Sprintf("This approval ended %s; make a new request.", slackTime(messages.English, req.UseBy))}
+			return Reply{Text: texts.Text(a.Lang, messages.RecipeApprovalEnded, messages.Data{"When": slackTime(a.Lang, req.UseBy)})}
 		}
 		return Reply{Text: stateText(a.Lang, req)}
 	}
@@ -246,7 +243,7 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 	intent := base
 	intent.Outcome, intent.Detail = approvals.OutcomeRecipeIntent, string(rc)
 	if err := s.audit(ctx, intent); err != nil {
-		return Reply{Text: "locksmith could not write its audit record, so it did nothing. Tell your operator if this repeats."}
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeAuditFailed, nil)}
 	}
 	gctx := graph.WithCorrelationID(ctx, in.CorrelationID)
 	var err error
@@ -263,18 +260,18 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 		log.Error("recipe failed", "recipe", rc, "err", err)
 		result.Outcome, result.Detail = approvals.OutcomeRecipeFailed, string(rc)+": "+graphDetail(err)
 		s.recordOutcome(ctx, result)
-		return Reply{Text: fmt.Sprintf(":x: Could not %s (%s): %s. Nothing else changed.", recipeText[rc], upn, Escape(graph.Sentence(err), 400))}
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeFailed, messages.Data{"Recipe": recipeText(a.Lang, rc), "User": upn, "Problem": Escape(graph.Sentence(err), 400)})}
 	}
 	if rc == RecipeRevokeSessions {
 		result.Outcome, result.Detail = approvals.OutcomeSessionsRevoked, "all refresh tokens and session cookies revoked"
 		s.recordOutcome(ctx, result)
-		s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":door: All sign-in sessions of %s were revoked %s; apps sign them out within minutes.", upn, slackTime(messages.English, s.now()))})
-		return Reply{Text: fmt.Sprintf(":white_check_mark: Sessions of %s revoked.", upn)}
+		s.notify(ctx, log, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeSessionsRevokedNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})})
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeSessionsRevoked, messages.Data{"User": upn})}
 	}
 	result.Outcome, result.Detail = approvals.OutcomeAccountEnabled, "accountEnabled set to true"
 	s.recordOutcome(ctx, result)
-	s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":unlock: The account %s was re-enabled %s.", upn, slackTime(messages.English, s.now()))})
-	return Reply{Text: fmt.Sprintf(":white_check_mark: %s can sign in again.", upn)}
+	s.notify(ctx, log, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeEnabledNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})})
+	return Reply{Text: texts.Text(a.Lang, messages.RecipeEnabled, messages.Data{"User": upn})}
 }
 
 // afterTAP records and reports a Temporary Access Pass attempt on a claimed

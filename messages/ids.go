@@ -329,3 +329,24 @@ const (
 	FactsRefuseRestrictedUnit ID = "facts.refuse_restricted_unit"
 	FactsRefuseUnknown        ID = "facts.refuse_unknown"
 )
+
+// Recipes: what an approval covers and the Graph buttons' replies.
+const (
+	RecipeOffer                 ID = "recipe.offer"
+	RecipeNotApproved           ID = "recipe.not_approved"
+	RecipeGraphOff              ID = "recipe.graph_off"
+	RecipeNoLongerAllowed       ID = "recipe.no_longer_allowed"
+	RecipeOnlyRequester         ID = "recipe.only_requester"
+	RecipeApprovalEnded         ID = "recipe.approval_ended"
+	RecipeAuditFailed           ID = "recipe.audit_failed"
+	RecipeFailed                ID = "recipe.failed"
+	RecipeSessionsRevokedNotice ID = "recipe.sessions_revoked_notice"
+	RecipeSessionsRevoked       ID = "recipe.sessions_revoked"
+	RecipeEnabledNotice         ID = "recipe.enabled_notice"
+	RecipeEnabled               ID = "recipe.enabled"
+	// A recipe's name, "recipe."+Recipe (recipeText).
+	RecipeNameResetPassword  ID = "recipe.reset_password"
+	RecipeNameTAP            ID = "recipe.temporary_access_pass"
+	RecipeNameRevokeSessions ID = "recipe.revoke_sessions"
+	RecipeNameEnableAccount  ID = "recipe.enable_account"
+)
