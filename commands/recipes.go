@@ -169,7 +169,8 @@ func (s *Service) recipeAllowedNow(ctx context.Context, pol *Policy, a actor, ki
 // guest, joined a restricted unit or gained an eligible role since approval.
 func (s *Service) needNow(ctx context.Context, pol *Policy, req approvals.Request, roles []partner.DirectoryRole) (partner.Role, string, string) {
 	// The refusal goes to the requester, who clicked the button.
-	v, asked := s.askGraph(ctx, s.langOf(ctx, req.RequesterID), pol, req.TenantID, req.TargetUPN, req.TargetObjectID, roles)
+	l := s.langOf(ctx, req.RequesterID)
+	v, asked := s.askGraph(ctx, l, pol, req.TenantID, req.TargetUPN, req.TargetObjectID, roles)
 	if !asked {
 		return partner.RequiredRole(roles), "", ""
 	}
@@ -178,8 +179,8 @@ func (s *Service) needNow(ctx context.Context, pol *Policy, req approvals.Reques
 	}
 	if len(v.facts.Unknown) > 0 && roleRank(v.need) > roleRank(partner.Role(req.RoleNeeded)) {
 		list := strings.Join(v.facts.Unknown, "; ")
-		return v.need, fmt.Sprintf("Microsoft Graph cannot answer for %s right now (%s), so locksmith must treat the user as privileged, which this approval does not cover. Nothing was done; try again later or make a new request.",
-			Escape(req.TargetUPN, 120), Escape(list, 600)), "at reset: graph facts unknown: " + list
+		return v.need, texts.Text(l, messages.RecipeGraphUnknownAtReset, messages.Data{"User": Escape(req.TargetUPN, 120), "Unknown": Escape(list, 600)}),
+			"at reset: graph facts unknown: " + list
 	}
 	return v.need, "", ""
 }
@@ -288,17 +289,18 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 		s.metrics.Reset("failed")
 		if k := graph.KindOf(out.err); k == graph.KindRejected || k == graph.KindForbidden || k == graph.KindNotFound {
 			s.finish(ctx, log, claimed, approvals.StateFailed, "temporary access pass refused: "+graphDetail(out.err), a, in.CorrelationID)
-			s.updateCard(ctx, log, claimed, ":x: Temporary Access Pass refused: "+problem)
-			return Reply{Text: fmt.Sprintf(":x: No Temporary Access Pass was created for %s: %s.", upn, problem)}
+			cl := s.channelLang()
+			s.updateCard(ctx, log, claimed, texts.Text(cl, messages.TAPRefusedStatus, messages.Data{"Problem": Escape(graph.Sentence(out.err), 400)}))
+			return Reply{Text: texts.Text(a.Lang, messages.TAPNotCreated, messages.Data{"User": upn, "Problem": problem})}
 		}
 		rctx, cancel := detached(ctx)
 		_, rerr := s.store.ReleaseReset(rctx, claimed.ID, "temporary access pass not confirmed: "+graphDetail(out.err))
 		cancel()
 		if rerr != nil {
 			log.Error("release after a failed temporary access pass failed", "err", rerr)
-			return Reply{Text: fmt.Sprintf(":x: Microsoft Graph did not confirm a Temporary Access Pass for %s (%s), and locksmith could not reopen your approval: run `/reset-password` again.", upn, problem)}
+			return Reply{Text: texts.Text(a.Lang, messages.TAPUnconfirmedReopenFailed, messages.Data{"User": upn, "Problem": problem})}
 		}
-		return Reply{Text: fmt.Sprintf(":x: Microsoft Graph did not confirm a Temporary Access Pass for %s (%s). None was shown to anyone; your approval still stands until %s, so try again.", upn, problem, slackTime(messages.English, claimed.UseBy))}
+		return Reply{Text: texts.Text(a.Lang, messages.TAPUnconfirmed, messages.Data{"User": upn, "Problem": problem, "UseBy": slackTime(a.Lang, claimed.UseBy)})}
 	}
 	if !out.delivered {
 		s.metrics.Reset("delivery_failed")
@@ -306,9 +308,9 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 		lost := base
 		lost.Outcome, lost.Detail = approvals.OutcomeTAPDeliveryFailed, "the ephemeral DM failed; the pass is gone"
 		s.recordOutcome(ctx, lost)
-		s.updateCard(ctx, log, claimed, ":warning: Temporary Access Pass created, but it could not be shown to the requester; a new request is needed.")
-		text := fmt.Sprintf(":warning: A Temporary Access Pass for %s *was created*, but Slack did not accept the message that shows it to you, so it is lost (locksmith never shows it anywhere else). Make a new request for a new one.", upn)
-		s.notify(ctx, log, a.ID, Notice{Text: text})
+		s.updateCard(ctx, log, claimed, texts.Text(s.channelLang(), messages.TAPLostStatus, nil))
+		text := texts.Text(a.Lang, messages.TAPLost, messages.Data{"User": upn})
+		s.notify(ctx, log, a.ID, Notice{Lang: a.Lang, Text: text})
 		return Reply{Text: text}
 	}
 	s.metrics.Reset("done")
@@ -316,10 +318,11 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 	issued := base
 	issued.Outcome, issued.Detail = approvals.OutcomeTAPIssued, "delivered by ephemeral DM; the password was not changed"
 	s.recordOutcome(ctx, issued)
-	s.updateCard(ctx, log, claimed, fmt.Sprintf(":ticket: Temporary Access Pass issued by <@%s> %s", Escape(a.ID, 20), slackTime(messages.English, done)))
-	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Text: fmt.Sprintf(":ticket: A Temporary Access Pass for %s (*%s*) was issued %s.",
-		upn, Escape(claimed.CustomerName, 100), slackTime(messages.English, done))}, claimed))
-	return Reply{Text: ":white_check_mark: Done. The Temporary Access Pass is in your DM with locksmith, visible only to you."}
+	cl := s.channelLang()
+	s.updateCard(ctx, log, claimed, texts.Text(cl, messages.TAPIssuedStatus, messages.Data{"Requester": Escape(a.ID, 20), "When": slackTime(cl, done)}))
+	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.TAPIssuedNotice, messages.Data{
+		"User": upn, "Customer": Escape(claimed.CustomerName, 100), "When": slackTime(a.Lang, done)})}, claimed))
+	return Reply{Text: texts.Text(a.Lang, messages.TAPDone, nil)}
 }
 
 // followUps adds the buttons of recipes that still make sense after the

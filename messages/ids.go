@@ -350,3 +350,17 @@ const (
 	RecipeNameRevokeSessions ID = "recipe.revoke_sessions"
 	RecipeNameEnableAccount  ID = "recipe.enable_account"
 )
+
+// Temporary Access Pass outcomes.
+const (
+	RecipeGraphUnknownAtReset  ID = "recipe.graph_unknown_at_reset"
+	TAPRefusedStatus           ID = "tap.refused_status"
+	TAPNotCreated              ID = "tap.not_created"
+	TAPUnconfirmedReopenFailed ID = "tap.unconfirmed_reopen_failed"
+	TAPUnconfirmed             ID = "tap.unconfirmed"
+	TAPLostStatus              ID = "tap.lost_status"
+	TAPLost                    ID = "tap.lost"
+	TAPIssuedStatus            ID = "tap.issued_status"
+	TAPIssuedNotice            ID = "tap.issued_notice"
+	TAPDone                    ID = "tap.done"
+)
