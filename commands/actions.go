@@ -94,8 +94,8 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		}
 		if missing := approverCovers(held, customerOf(req), partner.Role(req.RoleNeeded), req); len(missing) > 0 {
 			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(messages.English, missing))
-			return Reply{Text: fmt.Sprintf("You can't approve this: it covers more than resetting the password, and your locksmith grants do not allow you to %s for *%s*. Nothing changed.",
-				recipesPhrase(a.Lang, missing), Escape(req.CustomerName, 100))}
+			return Reply{Text: texts.Text(a.Lang, messages.RecipeApproverNotCovered, messages.Data{
+				"Recipes": recipesPhrase(a.Lang, missing), "Customer": Escape(req.CustomerName, 100)})}
 		}
 	}
 	if in.Kind == ActionDeny {

@@ -364,3 +364,6 @@ const (
 	TAPIssuedNotice            ID = "tap.issued_notice"
 	TAPDone                    ID = "tap.done"
 )
+
+// An approver whose grants do not cover every recipe of a request.
+const RecipeApproverNotCovered ID = "recipe.approver_not_covered"
