@@ -93,9 +93,9 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 			return Reply{Text: permissionProblem(a.Lang, err, messages.ReplyDeciderCheckFailed)}
 		}
 		if missing := approverCovers(held, customerOf(req), partner.Role(req.RoleNeeded), req); len(missing) > 0 {
-			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(missing))
-			return Reply{Text: fmt.Sprintf("You can't approve this: it covers more than resetting the password, and your locksmith grants do not allow you to %s for *%s*. Nothing changed.",
-				recipesPhrase(missing), Escape(req.CustomerName, 100))}
+			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's grants do not allow "+recipesPhrase(messages.English, missing))
+			return Reply{Text: texts.Text(a.Lang, messages.RecipeApproverNotCovered, messages.Data{
+				"Recipes": recipesPhrase(a.Lang, missing), "Customer": Escape(req.CustomerName, 100)})}
 		}
 	}
 	if in.Kind == ActionDeny {
@@ -107,7 +107,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		if gerr != nil {
 			cur = req
 		}
-		return Reply{Text: fmt.Sprintf("You have already approved this request (%s). It needs another person's approval.", progress(cur))}
+		return Reply{Text: texts.Text(a.Lang, messages.ApprovalAlreadyYours, progressData(cur))}
 	}
 	if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 		return reply
@@ -116,12 +116,17 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		// One of several approvals: the card shows progress and keeps its buttons.
 		s.announceRequest(updated, approvals.OutcomeApprovalRecorded, a, in.CorrelationID)
 		s.updatePendingCard(ctx, log, updated)
+		rl := s.langOf(ctx, updated.RequesterID)
+		notice := progressData(updated)
+		notice["Approver"], notice["User"], notice["Customer"] = Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100)
 		s.notify(ctx, log, updated.RequesterID, Notice{
-			Text: fmt.Sprintf(":ballot_box_with_check: <@%s> approved your request to reset the password of %s (*%s*): %s approvals; waiting for another approver.",
-				Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100), progress(updated)),
+			Lang:         rl,
+			Text:         texts.Text(rl, messages.ApprovalProgressNotice, notice),
 			CancelButton: updated.ID,
 		})
-		return Reply{Text: fmt.Sprintf("Your approval is recorded (%s). Another approver is needed before <@%s> can reset the password.", progress(updated), Escape(updated.RequesterID, 20))}
+		reply := progressData(updated)
+		reply["Requester"] = Escape(updated.RequesterID, 20)
+		return Reply{Text: texts.Text(a.Lang, messages.ApprovalRecorded, reply)}
 	}
 	s.announceRequest(updated, approvals.OutcomeApproved, a, in.CorrelationID)
 	s.metrics.Decision("approved")
@@ -146,7 +151,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 // checkDecider finds req's rule and checks that a may decide (verb) under
 // it; a refusal is audited. ok is false with the reply when they may not.
 func (s *Service) checkDecider(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request, verb string) (policy.Rule, Reply, bool) {
-	rule, reply := pol.ruleOfRequest(req)
+	rule, reply := pol.ruleOfRequest(a.Lang, req)
 	if reply != "" {
 		return rule, Reply{Text: reply}, false
 	}
@@ -352,7 +357,7 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 // approvalsStillCount re-checks every approver of req under the policy as it
 // is now. ok is false (with the reply) when one of them no longer may approve.
 func (s *Service) approvalsStillCount(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) (Reply, bool) {
-	rule, reply := pol.ruleOfRequest(req)
+	rule, reply := pol.ruleOfRequest(a.Lang, req)
 	if reply != "" {
 		return Reply{Text: reply}, false
 	}
@@ -365,17 +370,17 @@ func (s *Service) approvalsStillCount(ctx context.Context, log *slog.Logger, pol
 		var approverAccount *AccountError
 		if errors.As(err, &approverAccount) {
 			s.refuseOnRequest(ctx, a, in.CorrelationID, req, "approver's "+err.Error())
-			return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: their Slack account is now %s. Nothing was reset; make a new request.",
-				Escape(ap.ApproverID, 20), approverAccount.Problem)}, false
+			return Reply{Text: texts.Text(a.Lang, messages.ApprovalAccountLost, messages.Data{
+				"Approver": Escape(ap.ApproverID, 20), "Problem": accountProblem(a.Lang, approverAccount.Problem)})}, false
 		}
 		if err != nil {
 			log.Error("grant check failed", "err", err)
-			return Reply{Text: "locksmith could not check permissions (Slack user groups could not be read), so nothing was done. Try again; your approval still stands."}, false
+			return Reply{Text: texts.Text(a.Lang, messages.ApprovalRecheckFailed, nil)}, false
 		}
 		if !el.ok {
 			s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("approver %s no longer may approve: %s", ap.ApproverID, el.why))
-			return Reply{Text: fmt.Sprintf("The approval by <@%s> no longer counts: under locksmith's configuration as it is now they may not approve this reset (%s in *%s*). Nothing was reset; make a new request.",
-				Escape(ap.ApproverID, 20), partner.Role(req.RoleNeeded), Escape(req.CustomerName, 100))}, false
+			return Reply{Text: texts.Text(a.Lang, messages.ApprovalNoLongerCounts, messages.Data{
+				"Approver": Escape(ap.ApproverID, 20), "Need": roleName(a.Lang, partner.Role(req.RoleNeeded)), "Customer": Escape(req.CustomerName, 100)})}, false
 		}
 	}
 	return Reply{}, true
@@ -392,4 +397,10 @@ func denyReason(r string) string {
 		r = string([]rune(r)[:maxDenyReason])
 	}
 	return r
+}
+
+// progressData holds a multi-approval request's progress: Count approvals of
+// Required.
+func progressData(r approvals.Request) messages.Data {
+	return messages.Data{"Count": r.ApprovalsCount, "Required": r.ApprovalsRequired}
 }

@@ -33,16 +33,16 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	named, err := s.principalsName(ctx, pol.BreakGlass.People, a.ID)
 	if err != nil {
 		log.Error("break-glass list check failed", "err", err)
-		return Reply{Text: "locksmith could not check the break-glass list (Slack user groups could not be read), so nothing was done."}
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassListCheckFailed, nil)}
 	}
 	if !named {
 		s.refuse(ctx, a, correlationID, &c, &t.user, "break-glass by someone not on the break-glass list")
-		return Reply{Text: "You are not on locksmith's break-glass list, so you cannot reset without approval. Run the command without `" + breakGlassFlag + "` to ask for approval."}
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassNotListed, messages.Data{"Flag": breakGlassFlag})}
 	}
 	if !rule.BreakGlass {
 		s.refuse(ctx, a, correlationID, &c, &t.user, fmt.Sprintf("break-glass not allowed by policy %q", rule.Name))
-		return Reply{Text: fmt.Sprintf("The policy *%s* does not allow break-glass for this user (%s tier). Nothing was done; run the command without `%s` to ask for approval.",
-			Escape(rule.Name, 60), tierOf(t.need), breakGlassFlag)}
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassNotAllowed, messages.Data{
+			"Policy": Escape(rule.Name, 60), "Tier": string(tierOf(t.need)), "Flag": breakGlassFlag})}
 	}
 	now := s.now()
 	r, err := s.store.CreateBreakGlass(ctx, approvals.Request{
@@ -56,7 +56,7 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	}, now.Add(rule.UseWithin), "reset without approval; reason: "+reason)
 	if err != nil {
 		log.Error("recording a break-glass request failed", "err", err)
-		return Reply{Text: "locksmith could not record your break-glass request, so nothing was done. Try again shortly; if it keeps failing, tell your operator."}
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassRecordFailed, nil)}
 	}
 	log = log.With("request_id", r.ID, "break_glass", true)
 	log.Warn("break-glass reset")
@@ -69,7 +69,7 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 
 	// Loud at once, before the reset: the card (the Review card) in the
 	// approval channel, and a DM to each security contact.
-	status := fmt.Sprintf("<!here> :rotating_light: *Break-glass:* <@%s> is resetting this password *without approval*. Someone else must review it.", Escape(a.ID, 20))
+	status := texts.Text(s.channelLang(), messages.BreakGlassStatus, messages.Data{"Requester": Escape(a.ID, 20)})
 	if ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, s.cardFor(r, status, false)); err != nil {
 		log.Error("posting the break-glass review card failed", "err", err)
 	} else if err := s.store.SetApprovalMessage(ctx, r.ID, ref.Channel, ref.TS); err != nil {
@@ -78,16 +78,19 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 		r.ApprovalChannel, r.ApprovalTS = ref.Channel, ref.TS
 	}
 	for _, contact := range pol.BreakGlass.SecurityContacts {
-		s.notify(ctx, log, contact, Notice{Text: fmt.Sprintf(":rotating_light: Break-glass: <@%s> reset the password of %s (*%s*) without approval. Reason: %s.%s Please make sure someone reviews it in <#%s>.",
-			Escape(a.ID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), Escape(reason, maxReasonRunes), policyNote(r), Escape(pol.ApprovalChannel, 20))})
+		cl := s.langOf(ctx, contact)
+		s.notify(ctx, log, contact, Notice{Lang: cl, Text: texts.Text(cl, messages.BreakGlassContactNotice, messages.Data{
+			"Requester": Escape(a.ID, 20), "User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100),
+			"Reason": Escape(reason, maxReasonRunes), "Note": breakGlassNote(cl, r), "Channel": Escape(pol.ApprovalChannel, 20)})})
 	}
 	reply := s.claimAndReset(ctx, log, pol, a, Action{Kind: ActionReset, RequestID: r.ID, UserID: a.ID, UserName: a.Name, CorrelationID: correlationID}, r)
 	// A transient failure leaves it approved: give the requester the button
 	// to try again, as an approved request has.
 	if cur, err := s.store.Get(ctx, r.ID); err == nil && cur.State == approvals.StateApproved {
 		s.offerReset(ctx, log, cur, Notice{
-			Text: fmt.Sprintf(":rotating_light: Your break-glass reset of %s (*%s*) did not complete. Click *Reset password now* to try again.",
-				Escape(cur.TargetUPN, 120), Escape(cur.CustomerName, 100)),
+			Lang: a.Lang,
+			Text: texts.Text(a.Lang, messages.BreakGlassIncomplete, messages.Data{
+				"User": Escape(cur.TargetUPN, 120), "Customer": Escape(cur.CustomerName, 100)}),
 			ResetButton: cur.ID, ValidUntil: cur.UseBy,
 		})
 	}
@@ -98,11 +101,11 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 // approve such a reset under its policy, or a security contact.
 func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) Reply {
 	if !req.BreakGlass {
-		return Reply{Text: "This request was not a break-glass reset; there is nothing to review."}
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassNotBreakGlass, nil)}
 	}
 	if a.ID == req.RequesterID {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "requester tried to review their own break-glass reset")
-		return Reply{Text: "You can't review your own break-glass reset: someone else must."}
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassOwnReview, nil)}
 	}
 	if contains(pol.BreakGlass.SecurityContacts, a.ID) {
 		// A security contact needs no grant, but a live, full account.
@@ -117,18 +120,20 @@ func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	var reviewed *approvals.ReviewedError
 	switch {
 	case errors.As(err, &reviewed):
-		return Reply{Text: fmt.Sprintf("This break-glass reset was already reviewed by <@%s> %s.", Escape(reviewed.Current.ReviewedBy, 20), slackTime(messages.English, reviewed.Current.ReviewedAt))}
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassAlreadyReviewed, messages.Data{
+			"Reviewer": Escape(reviewed.Current.ReviewedBy, 20), "When": slackTime(a.Lang, reviewed.Current.ReviewedAt)})}
 	case err != nil:
 		if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 			return reply
 		}
 	}
 	s.announceRequest(updated, approvals.OutcomeReviewed, a, in.CorrelationID)
-	s.updateCard(ctx, log, updated, fmt.Sprintf(":rotating_light: Break-glass reset by <@%s>, %s; reviewed by <@%s> %s.",
-		Escape(updated.RequesterID, 20), stateWord(updated), Escape(a.ID, 20), slackTime(messages.English, updated.ReviewedAt)))
-	s.notify(ctx, log, updated.RequesterID, Notice{Text: fmt.Sprintf("<@%s> reviewed your break-glass reset of %s (*%s*).",
-		Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100))})
-	return Reply{Text: "Thank you: the break-glass reset is marked as reviewed by you."}
+	cl, rl := s.channelLang(), s.langOf(ctx, updated.RequesterID)
+	s.updateCard(ctx, log, updated, texts.Text(cl, messages.BreakGlassReviewedStatus, messages.Data{
+		"Requester": Escape(updated.RequesterID, 20), "State": stateWord(cl, updated), "Reviewer": Escape(a.ID, 20), "When": slackTime(cl, updated.ReviewedAt)}))
+	s.notify(ctx, log, updated.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, messages.BreakGlassReviewedNotice, messages.Data{
+		"Reviewer": Escape(a.ID, 20), "User": Escape(updated.TargetUPN, 120), "Customer": Escape(updated.CustomerName, 100)})})
+	return Reply{Text: texts.Text(a.Lang, messages.BreakGlassReviewThanks, nil)}
 }
 
 // remindReviews reminds, in the review card's thread, about break-glass
@@ -153,13 +158,15 @@ func (s *Service) remindReviews(ctx context.Context) error {
 			continue
 		}
 		who := policy.Principals{Users: pol.BreakGlass.SecurityContacts}
-		if rule, reply := pol.ruleOfRequest(claimed); reply == "" {
+		if rule, reply := pol.ruleOfRequest(s.channelLang(), claimed); reply == "" {
 			e := eligiblePrincipals(pol, rule, customerOf(claimed), partner.Role(claimed.RoleNeeded), claimed.RequesterID)
 			who.Users = append(who.Users, e.Users...)
 			who.Usergroups = e.Usergroups
 		}
-		text := fmt.Sprintf(":rotating_light: Still not reviewed: <@%s>'s break-glass reset of %s (*%s*), made %s. %s, please review it (the *Acknowledge* button on the card).",
-			Escape(claimed.RequesterID, 20), Escape(claimed.TargetUPN, 120), Escape(claimed.CustomerName, 100), slackTime(messages.English, claimed.CreatedAt), principalsText(dedupe(who)))
+		cl := s.channelLang()
+		text := texts.Text(cl, messages.BreakGlassReviewReminder, messages.Data{
+			"Requester": Escape(claimed.RequesterID, 20), "User": Escape(claimed.TargetUPN, 120), "Customer": Escape(claimed.CustomerName, 100),
+			"When": slackTime(cl, claimed.CreatedAt), "Asked": principalsText(dedupe(who))})
 		log := s.log.With("request_id", claimed.ID, "sweep", true)
 		s.announceRequest(claimed, approvals.OutcomeReviewReminded, systemActor, claimed.CorrelationID)
 		s.postUnderCard(ctx, log, pol, claimed, text)
@@ -168,16 +175,29 @@ func (s *Service) remindReviews(ctx context.Context) error {
 }
 
 // stateWord is a request's state as a short phrase for the review card.
-func stateWord(r approvals.Request) string {
+func stateWord(l messages.Lang, r approvals.Request) string {
 	switch r.State {
 	case approvals.StateDone:
-		return "password reset"
+		return texts.Text(l, messages.BreakGlassStateDone, nil)
 	case approvals.StateFailed:
-		return "reset failed"
+		return texts.Text(l, messages.BreakGlassStateFailed, nil)
 	case approvals.StateApproved, approvals.StateResetting:
-		return "reset in progress"
+		return texts.Text(l, messages.BreakGlassStateInProgress, nil)
 	}
 	return string(r.State)
+}
+
+// breakGlassNote is what the security contacts' DM adds about r's policy: the
+// approvals it would have needed and its ticket.
+func breakGlassNote(l messages.Lang, r approvals.Request) string {
+	note := ""
+	if r.ApprovalsRequired > 1 {
+		note += texts.Text(l, messages.BreakGlassNoteApprovals, messages.Data{"Required": r.ApprovalsRequired})
+	}
+	if r.Ticket != "" {
+		note += texts.Text(l, messages.BreakGlassNoteTicket, messages.Data{"Ticket": ticketText(r.Ticket, r.TicketURL)})
+	}
+	return note
 }
 
 func contains(list []string, s string) bool {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/dbtest"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/policy"
 )
 
@@ -150,4 +151,23 @@ func TestBreakGlass_ReviewRemindersOnceWithTwoReplicas(t *testing.T) {
 			t.Fatalf("%d reminders after the review; want still 2", n)
 		}
 	})
+}
+
+// Refusals read in the requester's language; the review card's status in
+// locale.channel.
+func TestBreakGlass_InJapanese(t *testing.T) {
+	h := newHarness(t, true)
+	withBreakGlass(h)
+	withLocales(h, map[string]string{approver: "ja-JP"})
+	reply := h.slash(approver, breakGlassText)
+	wantContains(t, "ja not on the list", reply, "緊急アクセス リストに含まれていない", "`--break-glass` を付けずに")
+	wantNotContains(t, "ja not on the list", reply, "break-glass list")
+
+	h.setPolicy(func(p *Policy) { p.ChannelLang = messages.Japanese })
+	h.slash(requester, breakGlassText)
+	posted := h.msg.Posted()
+	if len(posted) != 1 {
+		t.Fatalf("%d cards; want the review card", len(posted))
+	}
+	wantContains(t, "ja review card", posted[0].Status, "*緊急アクセス:*", " *承認なしで* ")
 }

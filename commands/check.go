@@ -18,80 +18,78 @@ import (
 // changes state. One audit row records that it was asked.
 func (s *Service) dryRun(ctx context.Context, log *slog.Logger, pol *Policy, a actor, correlationID string, r resolved) Reply {
 	c, t := r.customer, r.target
+	l := a.Lang
 	var b strings.Builder
 	var summary []string
-	line := func(format string, args ...any) { fmt.Fprintf(&b, "\n• "+format, args...) }
+	line := func(id messages.ID, d messages.Data) { b.WriteString("\n• " + texts.Text(l, id, d)) }
 
-	b.WriteString("*Dry run: nothing was done.*")
-	line("Customer: *%s* (`%s`, tenant `%s`)", Escape(c.Name, 100), Escape(c.Domain, 100), Escape(c.TenantID, 40))
-	line("User: %s (%s), %s", Escape(t.user.DisplayName, 100), Escape(t.user.UserPrincipalName, 120), rolesPhrase(messages.English, t.roleNames))
+	b.WriteString(texts.Text(l, messages.CheckHead, nil))
+	line(messages.CheckCustomer, messages.Data{"Customer": Escape(c.Name, 100), "Domain": Escape(c.Domain, 100), "Tenant": Escape(c.TenantID, 40)})
+	line(messages.CheckUser, messages.Data{"Name": Escape(t.user.DisplayName, 100), "User": Escape(t.user.UserPrincipalName, 120), "Roles": rolesPhrase(l, t.roleNames)})
 	tier := tierOf(t.need)
-	line("Role needed: *%s* (%s tier). You hold *%s* for this customer: %s", t.need, tier, r.acc.best, map[bool]string{
-		true:  "enough.",
-		false: "*not enough*, so a request would be refused.",
-	}[r.acc.allows(t.need)])
+	verdict := messages.CheckEnough
+	if !r.acc.allows(t.need) {
+		verdict = messages.CheckNotEnough
+	}
+	line(messages.CheckRoleNeeded, messages.Data{"Need": roleName(l, t.need), "Tier": string(tier), "Held": roleName(l, r.acc.best), "Verdict": texts.Text(l, verdict, nil)})
 	summary = append(summary, fmt.Sprintf("needs %s; requester holds %s", t.need, r.acc.best))
 
 	switch {
 	case !pol.ApprovalRequired:
 		if t.user.Synced() {
-			line("Approval is off, and locksmith does not reset users synced from on-premises without it: a request would be refused.")
+			line(messages.CheckApprovalOffSynced, nil)
 		} else {
-			line("Approval is off: the password would be reset at once.")
+			line(messages.CheckApprovalOff, nil)
 		}
 		summary = append(summary, "approval off")
 	default:
-		rule, reply := pol.ruleFor(c, t.need)
+		rule, reply := pol.ruleFor(l, c, t.need)
 		if reply != "" {
-			line("%s", reply)
+			b.WriteString("\n• " + reply)
 			summary = append(summary, "no single policy applies")
 			break
 		}
 		summary = append(summary, "policy "+rule.Name, fmt.Sprintf("%d approvals", rule.ApprovalsRequired))
-		line("Policy: *%s*", Escape(rule.Name, 60))
-		approvers, err := s.approversText(ctx, pol, rule, c, t.need, a.ID)
+		line(messages.CheckPolicy, messages.Data{"Policy": Escape(rule.Name, 60)})
+		approvers, err := s.approversText(ctx, l, pol, rule, c, t.need, a.ID)
 		if err != nil {
 			log.Error("listing approvers failed", "err", err)
-			approvers = "_could not be listed (Slack user groups could not be read)_"
+			approvers = texts.Text(l, messages.CheckApproversUnknown, nil)
 		}
-		n := "1 approval"
-		if rule.ApprovalsRequired > 1 {
-			n = fmt.Sprintf("%d approvals from different people", rule.ApprovalsRequired)
-		}
-		line("Needs %s; you never count. Who may approve: %s", n, approvers)
+		line(messages.CheckNeeds, messages.Data{"Needs": texts.Count(l, messages.CheckApprovals, rule.ApprovalsRequired, nil), "Approvers": approvers})
 		switch {
 		case rule.Ticket != nil:
-			link := ""
+			id := messages.CheckReasonTicket
 			if rule.Ticket.Link != "" {
-				link = ", linked to your PSA"
+				id = messages.CheckReasonTicketLinked
 			}
-			line("Reason: must contain a ticket matching `%s`%s.", Escape(rule.Ticket.Pattern.String(), 100), link)
+			line(id, messages.Data{"Pattern": Escape(rule.Ticket.Pattern.String(), 100)})
 		case rule.RequireReason:
-			line("Reason: required.")
+			line(messages.CheckReasonRequired, nil)
 		default:
-			line("Reason: optional.")
+			line(messages.CheckReasonOptional, nil)
 		}
-		line("A request expires after %s without a decision; an approval must be used within %s.", rule.ExpiresAfter, rule.UseWithin)
+		line(messages.CheckExpiry, messages.Data{"Expires": rule.ExpiresAfter.String(), "UseWithin": rule.UseWithin.String()})
 		if !pol.BreakGlass.People.Empty() {
 			onList, err := s.principalsName(ctx, pol.BreakGlass.People, a.ID)
 			switch {
 			case err != nil:
-				line("Break-glass: _could not be checked_.")
+				line(messages.CheckBreakGlassUnknown, nil)
 			case !rule.BreakGlass:
-				line("Break-glass: not allowed by this policy.")
+				line(messages.CheckBreakGlassOff, nil)
 			case onList:
-				line("Break-glass: allowed for you (`%s` with a reason), and reviewed afterwards.", breakGlassFlag)
+				line(messages.CheckBreakGlassYou, messages.Data{"Flag": breakGlassFlag})
 			default:
-				line("Break-glass: allowed by this policy, but you are not on the break-glass list.")
+				line(messages.CheckBreakGlassNotYou, nil)
 			}
 		}
 	}
 	if t.user.Synced() {
-		line("%s", syncedWarning(messages.English, t.user))
+		b.WriteString("\n• " + syncedWarning(l, t.user))
 		summary = append(summary, "synced")
 	}
 	if tier == policy.Privileged {
-		line(":warning: %s holds a privileged admin role: resetting them hands over an administrator's account.", Escape(t.user.UserPrincipalName, 120))
+		line(messages.CheckPrivileged, messages.Data{"User": Escape(t.user.UserPrincipalName, 120)})
 		summary = append(summary, "privileged")
 	}
 	s.auditCheck(ctx, a, correlationID, &c, &t.user, strings.Join(summary, "; "))
@@ -111,15 +109,15 @@ func (s *Service) auditCheck(ctx context.Context, a actor, correlationID string,
 }
 
 // approversText says who may approve under rule (see eligiblePrincipals).
-func (s *Service) approversText(ctx context.Context, pol *Policy, rule policy.Rule, c partner.Customer, need partner.Role, requesterID string) (string, error) {
+func (s *Service) approversText(ctx context.Context, l messages.Lang, pol *Policy, rule policy.Rule, c partner.Customer, need partner.Role, requesterID string) (string, error) {
 	p := eligiblePrincipals(pol, rule, c, need, requesterID)
 	switch {
 	case !rule.Approvers.Empty():
-		return principalsText(p) + " (named by the policy)", nil
+		return texts.Text(l, messages.CheckApproversNamed, messages.Data{"Who": principalsText(p)}), nil
 	case p.Empty():
-		return "*nobody*: no other grant covers this customer with that role, so a request could not be approved", nil
+		return texts.Text(l, messages.CheckApproversNobody, nil), nil
 	}
-	return principalsText(p) + fmt.Sprintf(" (grants with *%s* for this customer)", need), nil
+	return texts.Text(l, messages.CheckApproversGrants, messages.Data{"Who": principalsText(p), "Need": roleName(l, need)}), nil
 }
 
 // eligiblePrincipals is who may approve under rule, as configured: its named

@@ -155,3 +155,20 @@ func TestParse_BreakGlassAndStatus(t *testing.T) {
 		t.Errorf("status with arguments is a request for customer \"status\": %+v", p)
 	}
 }
+
+// The dry run reads in the requester's language, role names as Microsoft's
+// Japanese documentation writes them; the audit row stays English.
+func TestCheck_InJapanese(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, adminsRule())
+	withLocales(h, map[string]string{requester: "ja-JP"})
+	reply := h.slash(requester, "check "+custDomain+" "+aliceUPN)
+	wantContains(t, "ja reply", reply,
+		"*ドライ ラン: 何も実行していません。*", "必要なロール: *特権認証管理者* (階層: privileged)", "十分です。",
+		"ポリシー: *contoso-admins*", "必要な承認: 2 件", "(ポリシーで指定)", "に一致するチケット番号が必要です (PSA にリンクされます)",
+		"特権管理者ロールを持っています")
+	wantNotContains(t, "ja reply", reply, "Dry run", "Policy:", "approvals")
+	if e := h.wantOnlyChecked(); !strings.HasPrefix(e.Detail, "needs Privileged Authentication Administrator;") {
+		t.Errorf("checked row = %+v", e)
+	}
+}

@@ -83,7 +83,7 @@ type verdict struct {
 // an active one. A guest, and a member of a restricted-management
 // administrative unit, are refused. Facts Graph could not answer are handled
 // by pol.WhenUnavailable and never read as "none".
-func judge(pol GraphPolicy, upn string, pcRoles []partner.DirectoryRole, gf graph.Facts, err error) verdict {
+func judge(l messages.Lang, pol GraphPolicy, upn string, pcRoles []partner.DirectoryRole, gf graph.Facts, err error) verdict {
 	v := verdict{}
 	if err != nil {
 		why := graph.Sentence(err)
@@ -114,7 +114,7 @@ func judge(pol GraphPolicy, upn string, pcRoles []partner.DirectoryRole, gf grap
 
 	switch {
 	case v.facts.Guest:
-		v.refusal = fmt.Sprintf("%s is a guest (B2B) account in this tenant: its password belongs to its home organisation, so locksmith will not reset it. Nothing was done.", Escape(upn, 120))
+		v.refusal = texts.Text(l, messages.FactsRefuseGuest, messages.Data{"User": Escape(upn, 120)})
 		v.audit = "target is a guest account"
 		return v
 	case len(gf.RestrictedUnits()) > 0:
@@ -122,16 +122,14 @@ func judge(pol GraphPolicy, upn string, pcRoles []partner.DirectoryRole, gf grap
 		for _, au := range gf.RestrictedUnits() {
 			names = append(names, "_"+Escape(au.DisplayName, 80)+"_")
 		}
-		v.refusal = fmt.Sprintf("%s is a member of the restricted-management administrative unit %s: only administrators scoped to that unit can change its members, and locksmith's GDAP access is tenant-wide, so Entra would refuse. Ask an administrator of that unit. Nothing was done.",
-			Escape(upn, 120), strings.Join(names, ", "))
+		v.refusal = texts.Text(l, messages.FactsRefuseRestrictedUnit, messages.Data{"User": Escape(upn, 120), "Units": strings.Join(names, ", ")})
 		v.audit = "target is in a restricted-management administrative unit"
 		return v
 	}
 	if len(v.facts.Unknown) > 0 {
 		list := strings.Join(v.facts.Unknown, "; ")
 		if pol.WhenUnavailable == RefuseUnknown {
-			v.refusal = fmt.Sprintf("Microsoft Graph could not tell locksmith everything about %s (%s), and graph.when_unavailable is `refuse`, so nothing was done.",
-				Escape(upn, 120), Escape(list, 600))
+			v.refusal = texts.Text(l, messages.FactsRefuseUnknown, messages.Data{"User": Escape(upn, 120), "Unknown": Escape(list, 600)})
 			v.audit = "graph facts unknown (when_unavailable: refuse): " + list
 			return v
 		}
@@ -143,7 +141,7 @@ func judge(pol GraphPolicy, upn string, pcRoles []partner.DirectoryRole, gf grap
 
 // askGraph reads the facts about a target, when graph.enabled. ok is false
 // when Graph is not in use.
-func (s *Service) askGraph(ctx context.Context, pol *Policy, tenantID, upn, objectID string, pcRoles []partner.DirectoryRole) (verdict, bool) {
+func (s *Service) askGraph(ctx context.Context, l messages.Lang, pol *Policy, tenantID, upn, objectID string, pcRoles []partner.DirectoryRole) (verdict, bool) {
 	if !pol.Graph.Enabled {
 		return verdict{}, false
 	}
@@ -160,48 +158,48 @@ func (s *Service) askGraph(ctx context.Context, pol *Policy, tenantID, upn, obje
 	for _, u := range gf.Unknown {
 		s.log.Warn("graph fact unknown", "correlation_id", partner.CorrelationID(ctx), "tenant", tenantID, "fact", u.Fact, "err", u.Err)
 	}
-	return judge(pol.Graph, upn, pcRoles, gf, err), true
+	return judge(l, pol.Graph, upn, pcRoles, gf, err), true
 }
 
-// factLines renders facts for the card and DMs: escaped mrkdwn, one line per topic.
-func factLines(f TargetFacts) []string {
+// factLines renders facts in l for the card and DMs: escaped mrkdwn, one
+// line per topic.
+func factLines(l messages.Lang, f TargetFacts) []string {
 	var lines []string
 	account := []string{}
 	switch {
 	case f.Enabled == nil:
-		account = append(account, "enabled: _unknown_")
+		account = append(account, texts.Text(l, messages.FactsEnabledUnknown, nil))
 	case *f.Enabled:
-		account = append(account, "enabled")
+		account = append(account, texts.Text(l, messages.FactsEnabled, nil))
 	default:
-		account = append(account, "*disabled*")
+		account = append(account, texts.Text(l, messages.FactsDisabled, nil))
 	}
 	if f.Guest {
-		account = append(account, "*guest*")
+		account = append(account, texts.Text(l, messages.FactsGuest, nil))
 	}
 	if f.Synced {
-		account = append(account, "*synced from on-premises*")
+		account = append(account, texts.Text(l, messages.FactsSynced, nil))
 	}
 	if f.PasswordChanged != nil {
-		account = append(account, "password last changed "+slackTime(messages.English, *f.PasswordChanged))
+		account = append(account, texts.Text(l, messages.FactsPasswordChanged, messages.Data{"When": slackTime(l, *f.PasswordChanged)}))
 	}
-	lines = append(lines, "*Account:* "+strings.Join(account, " · "))
+	lines = append(lines, texts.Text(l, messages.FactsAccount, messages.Data{"Account": strings.Join(account, " · ")}))
 	if len(f.Roles) > 0 {
 		roles := make([]string, len(f.Roles))
 		for i, r := range f.Roles {
 			roles[i] = Escape(r.Label(), 160)
 		}
-		lines = append(lines, "*Roles (Microsoft Graph):* "+strings.Join(roles, ", "))
+		lines = append(lines, texts.Text(l, messages.FactsRoles, messages.Data{"Roles": strings.Join(roles, ", ")}))
 	} else if len(f.Unknown) == 0 {
-		lines = append(lines, "*Roles (Microsoft Graph):* none, active or eligible")
+		lines = append(lines, texts.Text(l, messages.FactsNoRoles, nil))
 	}
 	if len(f.Unknown) > 0 {
 		// A request with unknown facts exists only under require_privileged.
-		what := "so the user is treated as privileged (graph.when_unavailable: require_privileged)"
 		u := make([]string, len(f.Unknown))
 		for i, x := range f.Unknown {
 			u[i] = "• " + Escape(x, 400)
 		}
-		lines = append(lines, ":warning: *Unknown* ("+what+"):\n"+strings.Join(u, "\n"))
+		lines = append(lines, texts.Text(l, messages.FactsUnknown, messages.Data{"Unknown": strings.Join(u, "\n")}))
 	}
 	return lines
 }

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/graph"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -52,7 +54,7 @@ func TestJudge(t *testing.T) {
 			need: partner.RolePrivilegedAuthenticationAdministrator, unknowns: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := judge(GraphPolicy{WhenUnavailable: tc.pol}, "x@contoso.com", tc.pc, tc.facts, tc.err)
+			v := judge(messages.English, GraphPolicy{WhenUnavailable: tc.pol}, "x@contoso.com", tc.pc, tc.facts, tc.err)
 			if tc.refusal != "" {
 				if !strings.Contains(v.refusal, tc.refusal) || v.audit == "" {
 					t.Fatalf("refusal = %q (audit %q), want it to mention %q", v.refusal, v.audit, tc.refusal)
@@ -84,5 +86,43 @@ func TestOfferRecipes(t *testing.T) {
 	}
 	if got := offerRecipes([]Recipe{RecipeEnableAccount}, pol, &TargetFacts{Enabled: &yes}); got == nil || len(got) != 0 {
 		t.Errorf("nothing applies = %#v, want empty, not nil", got)
+	}
+}
+
+// The card's Graph section reads in the card's language; values stay as
+// Graph gave them.
+func TestFactLines_Japanese(t *testing.T) {
+	off := false
+	f := TargetFacts{Enabled: &off, Synced: true, Unknown: []string{"roles: timeout"}}
+	got := strings.Join(factLines(messages.Japanese, f), "\n")
+	for _, want := range []string{"*アカウント:* *無効* · *オンプレミスから同期*", ":warning: *不明* (そのためユーザーを特権ユーザーとして扱います。", "• roles: timeout"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ja facts = %q; want %q", got, want)
+		}
+	}
+	if en := strings.Join(factLines(messages.English, f), "\n"); !strings.Contains(en, "*Account:* *disabled* · *synced from on-premises*") {
+		t.Errorf("en facts = %q", en)
+	}
+}
+
+// A target Graph rules out is refused in the requester's language.
+func TestJudge_GuestRefusedInJapanese(t *testing.T) {
+	yes := true
+	v := judge(messages.Japanese, GraphPolicy{}, "x@contoso.com", nil, graph.Facts{User: graph.User{UserType: "Guest", AccountEnabled: &yes}}, nil)
+	if !strings.Contains(v.refusal, "x@contoso.com はこのテナントのゲスト (B2B) アカウントです") || v.audit != "target is a guest account" {
+		t.Fatalf("verdict = %+v", v)
+	}
+}
+
+// The approved DM names what the approval covers in the requester's language.
+func TestWithRecipes_Japanese(t *testing.T) {
+	r := approvals.Request{ID: "r1", Recipes: []string{"reset_password", "revoke_sessions"}}
+	n := withRecipes(Notice{Lang: messages.Japanese, ResetButton: "r1"}, r)
+	if !strings.Contains(n.Text, "この承認の対象: パスワードのリセット、すべてのサインイン セッションの取り消し。") || n.OfferRequest != "r1" {
+		t.Fatalf("ja notice = %+v", n)
+	}
+	en := withRecipes(Notice{Lang: messages.English, ResetButton: "r1"}, r)
+	if !strings.Contains(en.Text, "The approval covers: reset the password, revoke all sign-in sessions.") {
+		t.Fatalf("en notice = %+v", en)
 	}
 }

@@ -90,7 +90,7 @@ func (s *Service) HomeFor(ctx context.Context, userID string) (Home, error) {
 			h.addWaiting(HomeItem{RequestID: r.ID, Text: homeLine(l, r, false), Buttons: []ActionKind{ActionReview}})
 			continue
 		}
-		rule, reply := pol.ruleOfRequest(r)
+		rule, reply := pol.ruleOfRequest(s.channelLang(), r)
 		if reply != "" {
 			continue
 		}
@@ -300,7 +300,7 @@ func (s *Service) refreshHomes(r approvals.Request) {
 		defer cancel()
 		// Of the others who opened their Home here, those this request
 		// concerns: who may decide or review it.
-		if rule, reply := pol.ruleOfRequest(r); reply == "" {
+		if rule, reply := pol.ruleOfRequest(s.channelLang(), r); reply == "" {
 			may := eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID)
 			if r.BreakGlass {
 				may.Users = append(may.Users, pol.BreakGlass.SecurityContacts...)

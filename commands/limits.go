@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 )
 
@@ -52,6 +53,12 @@ func (s *Service) admit(ctx context.Context, log *slog.Logger, l Limit, key, wha
 		s.refuse(ctx, a, correlationID, c, nil, fmt.Sprintf("velocity limit: %s reached %d attempts in %s (limit %s); further refusals in this window are only logged",
 			what, adm.Count, l.Window, l))
 	}
-	return fmt.Sprintf(":no_entry: Too many password resets: %s reached %d in the last %s (the limit is %s). Nothing was done; try again later, or ask your locksmith operator.",
-		what, adm.Count, l.Window, l)
+	// what above is the audit trail's English; the reply names the same
+	// subject in the reader's language.
+	who := texts.Text(a.Lang, messages.LimitWhoYou, nil)
+	if c != nil {
+		who = texts.Text(a.Lang, messages.LimitWhoCustomer, messages.Data{"Customer": Escape(c.Name, 100)})
+	}
+	return texts.Text(a.Lang, messages.ReplyTooManyResets, messages.Data{
+		"Who": who, "Count": adm.Count, "Window": l.Window.String(), "Limit": l.N})
 }

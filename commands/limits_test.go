@@ -115,3 +115,12 @@ func TestLimits_PerCustomerSharedByTwoReplicas(t *testing.T) {
 		}
 	})
 }
+
+func TestLimits_RefusalInJapanese(t *testing.T) {
+	h := newHarness(t, true)
+	withLocales(h, map[string]string{requester: "ja-JP"})
+	h.setPolicy(func(p *Policy) { p.Limits.PerRequester = Limit{N: 1, Window: time.Hour} })
+	h.slash(requester, slashText)
+	reply := h.slash(requester, slashText)
+	wantContains(t, "ja reply over the limit", reply, "パスワード リセットの回数が上限に達しました", "あなたのリクエストが直近 1h0m0s で 1 回に達しました", "上限は 1h0m0s あたり 1 回")
+}

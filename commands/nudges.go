@@ -24,24 +24,25 @@ func (s *Service) nudge(ctx context.Context) error {
 		return fmt.Errorf("find waiting requests: %w", err)
 	}
 	now := s.now()
+	// Nudges go to the card's thread, so they read like the card.
+	cl := s.channelLang()
 	for _, r := range waiting {
-		rule, reply := pol.ruleOfRequest(r)
+		rule, reply := pol.ruleOfRequest(s.channelLang(), r)
 		if reply != "" {
 			continue
 		}
 		log := s.log.With("request_id", r.ID, "correlation_id", r.CorrelationID, "sweep", true)
 		if rule.RemindAfter > 0 && r.RemindedAt.IsZero() && !now.Before(r.CreatedAt.Add(rule.RemindAfter)) {
 			who := principalsText(eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID))
-			text := fmt.Sprintf(":bell: Reminder: <@%s>'s request to reset the password of %s (*%s*) is still waiting for approval%s. It expires %s.",
-				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), progressNote(r), slackTime(messages.English, r.ExpiresAt))
+			text := texts.Text(cl, messages.NudgeReminder, nudgeData(cl, r, nil))
 			if who != "" {
 				text += " " + who
 			}
 			s.sendNudge(ctx, log, pol, r, approvals.NudgeRemind, fmt.Sprintf("pending for %s", rule.RemindAfter), text)
 		}
 		if rule.EscalateAfter > 0 && r.EscalatedAt.IsZero() && !now.Before(r.CreatedAt.Add(rule.EscalateAfter)) {
-			text := fmt.Sprintf(":rotating_light: Escalation: <@%s>'s request to reset the password of %s (*%s*) has had no decision for %s%s. It expires %s. %s, please approve or deny.",
-				Escape(r.RequesterID, 20), Escape(r.TargetUPN, 120), Escape(r.CustomerName, 100), rule.EscalateAfter, progressNote(r), slackTime(messages.English, r.ExpiresAt), principalsText(rule.EscalateTo))
+			text := texts.Text(cl, messages.NudgeEscalation, nudgeData(cl, r, messages.Data{
+				"After": rule.EscalateAfter.String(), "Asked": principalsText(rule.EscalateTo)}))
 			s.sendNudge(ctx, log, pol, r, approvals.NudgeEscalate, fmt.Sprintf("pending for %s; asked %s", rule.EscalateAfter, principalsPlain(rule.EscalateTo)), text)
 		}
 	}
@@ -92,12 +93,24 @@ func customerOf(r approvals.Request) partner.Customer {
 	return partner.Customer{TenantID: r.TenantID, Domain: r.CustomerDomain, Name: r.CustomerName}
 }
 
+// nudgeData holds the values every nudge about r shows, plus extra.
+func nudgeData(l messages.Lang, r approvals.Request, extra messages.Data) messages.Data {
+	d := messages.Data{
+		"Requester": Escape(r.RequesterID, 20), "User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100),
+		"Progress": progressNote(l, r), "Expires": slackTime(l, r.ExpiresAt),
+	}
+	for k, v := range extra {
+		d[k] = v
+	}
+	return d
+}
+
 // progressNote is " (1 of 2 approvals)" for a request needing several.
-func progressNote(r approvals.Request) string {
+func progressNote(l messages.Lang, r approvals.Request) string {
 	if r.ApprovalsRequired <= 1 {
 		return ""
 	}
-	return " (" + progress(r) + " approvals)"
+	return texts.Text(l, messages.NudgeProgress, messages.Data{"Count": r.ApprovalsCount, "Required": r.ApprovalsRequired})
 }
 
 // principalsPlain lists IDs without mention markup, for the audit trail.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/dbtest"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/policy"
 )
 
@@ -156,4 +157,23 @@ func sweepAtOnce(t *testing.T, services ...*Service) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Nudges go to the card's thread, so they read in locale.channel.
+func TestNudges_InTheChannelLanguage(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, remindingRule())
+	h.setPolicy(func(p *Policy) { p.ChannelLang = messages.Japanese })
+	h.slash(requester, custDomain+" "+aliceUPN+" INC-4711")
+	id := h.msg.Posted()[0].RequestID
+	h.click(ActionApprove, id, lead1)
+	h.clock.Advance(20 * time.Minute)
+	h.sweep()
+	posts := h.msg.ThreadPosts()
+	if len(posts) != 2 {
+		t.Fatalf("%d thread posts; want reminder + escalation", len(posts))
+	}
+	wantContains(t, "ja reminder", posts[0].Text, ":bell: リマインダー:", "まだ承認待ちです (承認 2 件中 1 件)", "<!subteam^"+leads+">")
+	wantContains(t, "ja escalation", posts[1].Text, ":rotating_light: エスカレーション:", "20m0s の間、判断されていません", "承認または却下をお願いします")
+	wantNotContains(t, "ja escalation", posts[1].Text, "Escalation", "approvals")
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
@@ -42,28 +43,28 @@ func DefaultRule(p *Policy) policy.Rule {
 // ruleFor is the rule for a customer and the role a target needs. The reply
 // is set when no single rule applies (two policies name the customer in
 // different ways): refusing is safer than guessing which one was meant.
-func (p *Policy) ruleFor(c partner.Customer, need partner.Role) (policy.Rule, string) {
+func (p *Policy) ruleFor(l messages.Lang, c partner.Customer, need partner.Role) (policy.Rule, string) {
 	r, err := p.rules.For(c.TenantID, c.Domain, tierOf(need))
 	if err != nil {
-		return policy.Rule{}, fmt.Sprintf("locksmith's configuration is ambiguous for *%s*: %s. Nothing was done; tell your operator.",
-			Escape(c.Name, 100), Escape(err.Error(), 300))
+		return policy.Rule{}, texts.Text(l, messages.PolicyAmbiguous, messages.Data{
+			"Customer": Escape(c.Name, 100), "Problem": Escape(err.Error(), 300)})
 	}
 	return r, ""
 }
 
 // ticketFor checks the reason against the rule's ticket and reason
 // requirements. It returns the ticket and its link, or a reply that refuses.
-func ticketFor(r policy.Rule, reason string) (ticket, link, reply string) {
+func ticketFor(l messages.Lang, r policy.Rule, reason string) (ticket, link, reply string) {
 	if r.Ticket != nil {
 		id, url, ok := r.Ticket.Find(reason)
 		if !ok {
-			return "", "", fmt.Sprintf("The policy *%s* needs a ticket reference in the reason (matching `%s`), e.g. `/reset-password <customer> <user> INC-4711 locked out`. Nothing was done.",
-				Escape(r.Name, 60), Escape(r.Ticket.Pattern.String(), 100))
+			return "", "", texts.Text(l, messages.PolicyNeedsTicket, messages.Data{
+				"Policy": Escape(r.Name, 60), "Pattern": Escape(r.Ticket.Pattern.String(), 100)})
 		}
 		return id, url, ""
 	}
 	if r.RequireReason && strings.TrimSpace(reason) == "" {
-		return "", "", fmt.Sprintf("The policy *%s* needs a reason (a ticket number will do): `/reset-password <customer> <user> <reason>`. Nothing was done.", Escape(r.Name, 60))
+		return "", "", texts.Text(l, messages.PolicyNeedsReason, messages.Data{"Policy": Escape(r.Name, 60)})
 	}
 	return "", "", ""
 }
@@ -72,13 +73,13 @@ func ticketFor(r policy.Rule, reason string) (ticket, link, reply string) {
 // it was made under if that still exists, otherwise whatever the current
 // configuration selects for its customer and tier (a reload renamed or
 // removed the policy).
-func (p *Policy) ruleOfRequest(r approvals.Request) (policy.Rule, string) {
+func (p *Policy) ruleOfRequest(l messages.Lang, r approvals.Request) (policy.Rule, string) {
 	if r.PolicyName != "" {
 		if rule, ok := p.rules.ByName(r.PolicyName); ok {
 			return rule, ""
 		}
 	}
-	return p.ruleFor(partner.Customer{TenantID: r.TenantID, Domain: r.CustomerDomain, Name: r.CustomerName}, partner.Role(r.RoleNeeded))
+	return p.ruleFor(l, partner.Customer{TenantID: r.TenantID, Domain: r.CustomerDomain, Name: r.CustomerName}, partner.Role(r.RoleNeeded))
 }
 
 // eligibility says whether a person may approve or deny a request under a
@@ -95,9 +96,13 @@ type eligibility struct {
 // themselves. Without, it is today's rule: anyone whose grants cover the
 // customer with the role the target needs.
 func (s *Service) mayDecide(ctx context.Context, pol *Policy, rule policy.Rule, req approvals.Request, userID, verb string) (eligibility, error) {
+	// The reply goes to the person deciding, in their language; verb stays
+	// English for the audit trail.
+	l := s.langOf(ctx, userID)
+	verbText := texts.Text(l, messages.ID("policy.verb_"+verb), nil)
 	if userID == req.RequesterID {
 		return eligibility{why: "requester tried to " + verb + " their own request",
-			text: fmt.Sprintf("You can't %s your own request: another authorised person must decide.", verb)}, nil
+			text: texts.Text(l, messages.PolicyOwnRequest, messages.Data{"Verb": verbText})}, nil
 	}
 	if !rule.Approvers.Empty() {
 		// Named approvers need no grant, but the same live, full account.
@@ -110,7 +115,8 @@ func (s *Service) mayDecide(ctx context.Context, pol *Policy, rule policy.Rule, 
 		}
 		if !named {
 			return eligibility{why: fmt.Sprintf("not an approver of policy %q", rule.Name),
-				text: fmt.Sprintf("You can't %s this: under the policy *%s* only its approvers (%s) may. Nothing changed.", verb, Escape(rule.Name, 60), principalsText(rule.Approvers))}, nil
+				text: texts.Text(l, messages.PolicyNotApprover, messages.Data{
+					"Verb": verbText, "Policy": Escape(rule.Name, 60), "Approvers": principalsText(rule.Approvers)})}, nil
 		}
 		return eligibility{ok: true}, nil
 	}
@@ -121,13 +127,14 @@ func (s *Service) mayDecide(ctx context.Context, pol *Policy, rule policy.Rule, 
 		return eligibility{}, err
 	}
 	if !acc.allows(need) {
-		holds := "no grant"
+		holds := texts.Text(l, messages.PolicyHoldsNoGrant, nil)
 		if acc.best != "" {
-			holds = "*" + string(acc.best) + "*"
+			holds = "*" + roleName(l, acc.best) + "*"
 		}
 		return eligibility{why: fmt.Sprintf("decider holds %q; needs %s", acc.best, need),
-			text: fmt.Sprintf("You can't %s this: resetting %s in *%s* needs *%s*, and your locksmith grants give you %s for that customer. Nothing changed.",
-				verb, Escape(req.TargetUPN, 120), Escape(req.CustomerName, 100), need, holds)}, nil
+			text: texts.Text(l, messages.PolicyDeciderRoleTooWeak, messages.Data{
+				"Verb": verbText, "User": Escape(req.TargetUPN, 120), "Customer": Escape(req.CustomerName, 100),
+				"Need": roleName(l, need), "Holds": holds})}, nil
 	}
 	return eligibility{ok: true}, nil
 }

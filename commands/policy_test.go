@@ -336,3 +336,33 @@ func TestPolicy_NamedApproversNeedALiveAccount(t *testing.T) {
 		t.Fatal("a guest acknowledged a break-glass reset")
 	}
 }
+
+// A policy's refusals read in the person's language: the ticket the
+// requester must give, and the approver a decider is not.
+func TestPolicy_RefusalsInJapanese(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, adminsRule())
+	withLocales(h, map[string]string{requester: "ja-JP", approver: "ja-JP"})
+	reply := h.slash(requester, custDomain+" "+aliceUPN+" locked out, no ticket yet")
+	wantContains(t, "ja ticket", reply, "ポリシー *contoso-admins* では、理由にチケット番号", "何も実行していません")
+
+	h.slash(requester, custDomain+" "+aliceUPN+" INC-4711")
+	id := h.msg.Posted()[0].RequestID
+	reply = h.click(ActionApprove, id, requester)
+	wantContains(t, "ja own request", reply, "自分の申請を承認することはできません")
+	reply = h.click(ActionDeny, id, approver)
+	wantContains(t, "ja not an approver", reply, "この申請を却下することはできません", "ポリシー *contoso-admins* では")
+}
+
+// Multi-approval progress reads in each reader's language.
+func TestPolicy_ApprovalProgressInJapanese(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, adminsRule())
+	withLocales(h, map[string]string{requester: "ja-JP", lead1: "ja-JP"})
+	h.slash(requester, custDomain+" "+aliceUPN+" INC-4711")
+	id := h.msg.Posted()[0].RequestID
+	reply := h.click(ActionApprove, id, lead1)
+	wantContains(t, "ja recorded", reply, "承認を記録しました (2 件中 1 件)", "別の承認者の承認が必要です")
+	reply = h.click(ActionApprove, id, lead1)
+	wantContains(t, "ja already approved", reply, "この申請はすでに承認済みです (2 件中 1 件)")
+}

@@ -29,12 +29,9 @@ var recipeFor = map[ActionKind]Recipe{
 	ActionRevoke: RecipeRevokeSessions, ActionEnable: RecipeEnableAccount,
 }
 
-// recipeText is how DMs and the card name a recipe.
-var recipeText = map[Recipe]string{
-	RecipeResetPassword:       "reset the password",
-	RecipeTemporaryAccessPass: "issue a Temporary Access Pass",
-	RecipeRevokeSessions:      "revoke all sign-in sessions",
-	RecipeEnableAccount:       "re-enable the account",
+// recipeText is how DMs and the card name a recipe in l.
+func recipeText(l messages.Lang, r Recipe) string {
+	return texts.Text(l, messages.ID("recipe."+string(r)), nil)
 }
 
 // grantActions is what a grant allows: its actions, or the reset alone.
@@ -98,22 +95,23 @@ func requestRecipes(r approvals.Request) []Recipe {
 	return out
 }
 
-func recipesPhrase(rs []Recipe) string {
+func recipesPhrase(l messages.Lang, rs []Recipe) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
-		parts[i] = recipeText[r]
+		parts[i] = recipeText(l, r)
 	}
-	return strings.Join(parts, ", ")
+	return texts.List(l, parts)
 }
 
-// cardFacts is the card's Graph section: the facts and what the approval covers.
-func cardFacts(r approvals.Request) []string {
+// cardFacts is the card's Graph section in l: the facts and what the
+// approval covers.
+func cardFacts(l messages.Lang, r approvals.Request) []string {
 	var lines []string
 	if f, ok := decodeFacts(r.TargetFacts); ok {
-		lines = factLines(f)
+		lines = factLines(l, f)
 	}
 	if r.Recipes != nil {
-		lines = append(lines, "*Approval covers:* "+recipesPhrase(requestRecipes(r)))
+		lines = append(lines, texts.Text(l, messages.FactsApprovalCovers, messages.Data{"Recipes": recipesPhrase(l, requestRecipes(r))}))
 	}
 	return lines
 }
@@ -126,7 +124,7 @@ func withRecipes(n Notice, r approvals.Request) Notice {
 	}
 	n.OfferRequest, n.ResetButton = n.ResetButton, ""
 	n.Offer = requestRecipes(r)
-	n.Text += "\nThe approval covers: " + recipesPhrase(n.Offer) + ". Use the buttons below; *Temporary Access Pass now* replaces the password reset."
+	n.Text += "\n" + texts.Text(n.Lang, messages.RecipeOffer, messages.Data{"Recipes": recipesPhrase(n.Lang, n.Offer)})
 	return n
 }
 
@@ -147,10 +145,10 @@ func approverCovers(held []Grant, c partner.Customer, need partner.Role, r appro
 func (s *Service) recipeAllowedNow(ctx context.Context, pol *Policy, a actor, kind ActionKind, req approvals.Request) (string, bool) {
 	rc := recipeFor[kind]
 	if !slices.Contains(requestRecipes(req), rc) {
-		return "This request was not approved for that; make a new request.", false
+		return texts.Text(a.Lang, messages.RecipeNotApproved, nil), false
 	}
 	if rc.NeedsGraph() && !pol.Graph.Enabled {
-		return "Microsoft Graph is turned off in locksmith's configuration (graph.enabled), so this can't run now.", false
+		return texts.Text(a.Lang, messages.RecipeGraphOff, nil), false
 	}
 	if req.Recipes == nil {
 		// A reset-only request: the role re-check that follows is the whole test.
@@ -158,11 +156,11 @@ func (s *Service) recipeAllowedNow(ctx context.Context, pol *Policy, a actor, ki
 	}
 	held, err := s.grantsNaming(ctx, pol.Grants, a.ID)
 	if err != nil {
-		return "locksmith could not check your permissions (Slack user groups could not be read), so nothing was done. Try again; your approval still stands.", false
+		return texts.Text(a.Lang, messages.ApprovalRecheckFailed, nil), false
 	}
 	c := partner.Customer{TenantID: req.TenantID, Domain: req.CustomerDomain, Name: req.CustomerName}
 	if !slices.Contains(allowedRecipes(held, c, partner.Role(req.RoleNeeded)), rc) {
-		return fmt.Sprintf("Your locksmith grants no longer allow you to %s for *%s*, so nothing was done.", recipeText[rc], Escape(req.CustomerName, 100)), false
+		return texts.Text(a.Lang, messages.RecipeNoLongerAllowed, messages.Data{"Recipe": recipeText(a.Lang, rc), "Customer": Escape(req.CustomerName, 100)}), false
 	}
 	return "", true
 }
@@ -170,7 +168,9 @@ func (s *Service) recipeAllowedNow(ctx context.Context, pol *Policy, a actor, ki
 // needNow re-reads Graph's facts at reset time: the target may have become a
 // guest, joined a restricted unit or gained an eligible role since approval.
 func (s *Service) needNow(ctx context.Context, pol *Policy, req approvals.Request, roles []partner.DirectoryRole) (partner.Role, string, string) {
-	v, asked := s.askGraph(ctx, pol, req.TenantID, req.TargetUPN, req.TargetObjectID, roles)
+	// The refusal goes to the requester, who clicked the button.
+	l := s.langOf(ctx, req.RequesterID)
+	v, asked := s.askGraph(ctx, l, pol, req.TenantID, req.TargetUPN, req.TargetObjectID, roles)
 	if !asked {
 		return partner.RequiredRole(roles), "", ""
 	}
@@ -179,8 +179,8 @@ func (s *Service) needNow(ctx context.Context, pol *Policy, req approvals.Reques
 	}
 	if len(v.facts.Unknown) > 0 && roleRank(v.need) > roleRank(partner.Role(req.RoleNeeded)) {
 		list := strings.Join(v.facts.Unknown, "; ")
-		return v.need, fmt.Sprintf("Microsoft Graph cannot answer for %s right now (%s), so locksmith must treat the user as privileged, which this approval does not cover. Nothing was done; try again later or make a new request.",
-			Escape(req.TargetUPN, 120), Escape(list, 600)), "at reset: graph facts unknown: " + list
+		return v.need, texts.Text(l, messages.RecipeGraphUnknownAtReset, messages.Data{"User": Escape(req.TargetUPN, 120), "Unknown": Escape(list, 600)}),
+			"at reset: graph facts unknown: " + list
 	}
 	return v.need, "", ""
 }
@@ -226,12 +226,12 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 	rc := recipeFor[in.Kind]
 	if a.ID != req.RequesterID {
 		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "someone other than the requester clicked "+string(rc))
-		return Reply{Text: fmt.Sprintf("Only <@%s>, who made this request, can use this button.", Escape(req.RequesterID, 20))}
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeOnlyRequester, messages.Data{"Requester": Escape(req.RequesterID, 20)})}
 	}
 	inForce := (req.State == approvals.StateApproved || req.State == approvals.StateDone) && s.now().Before(req.UseBy)
 	if !inForce {
 		if req.State == approvals.StateDone {
-			return Reply{Text: fmt.Sprintf("This approval ended %s; make a new request.", slackTime(messages.English, req.UseBy))}
+			return Reply{Text: texts.Text(a.Lang, messages.RecipeApprovalEnded, messages.Data{"When": slackTime(a.Lang, req.UseBy)})}
 		}
 		return Reply{Text: stateText(a.Lang, req)}
 	}
@@ -244,7 +244,7 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 	intent := base
 	intent.Outcome, intent.Detail = approvals.OutcomeRecipeIntent, string(rc)
 	if err := s.audit(ctx, intent); err != nil {
-		return Reply{Text: "locksmith could not write its audit record, so it did nothing. Tell your operator if this repeats."}
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeAuditFailed, nil)}
 	}
 	gctx := graph.WithCorrelationID(ctx, in.CorrelationID)
 	var err error
@@ -261,18 +261,18 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 		log.Error("recipe failed", "recipe", rc, "err", err)
 		result.Outcome, result.Detail = approvals.OutcomeRecipeFailed, string(rc)+": "+graphDetail(err)
 		s.recordOutcome(ctx, result)
-		return Reply{Text: fmt.Sprintf(":x: Could not %s (%s): %s. Nothing else changed.", recipeText[rc], upn, Escape(graph.Sentence(err), 400))}
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeFailed, messages.Data{"Recipe": recipeText(a.Lang, rc), "User": upn, "Problem": Escape(graph.Sentence(err), 400)})}
 	}
 	if rc == RecipeRevokeSessions {
 		result.Outcome, result.Detail = approvals.OutcomeSessionsRevoked, "all refresh tokens and session cookies revoked"
 		s.recordOutcome(ctx, result)
-		s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":door: All sign-in sessions of %s were revoked %s; apps sign them out within minutes.", upn, slackTime(messages.English, s.now()))})
-		return Reply{Text: fmt.Sprintf(":white_check_mark: Sessions of %s revoked.", upn)}
+		s.notify(ctx, log, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeSessionsRevokedNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})})
+		return Reply{Text: texts.Text(a.Lang, messages.RecipeSessionsRevoked, messages.Data{"User": upn})}
 	}
 	result.Outcome, result.Detail = approvals.OutcomeAccountEnabled, "accountEnabled set to true"
 	s.recordOutcome(ctx, result)
-	s.notify(ctx, log, req.RequesterID, Notice{Text: fmt.Sprintf(":unlock: The account %s was re-enabled %s.", upn, slackTime(messages.English, s.now()))})
-	return Reply{Text: fmt.Sprintf(":white_check_mark: %s can sign in again.", upn)}
+	s.notify(ctx, log, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeEnabledNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})})
+	return Reply{Text: texts.Text(a.Lang, messages.RecipeEnabled, messages.Data{"User": upn})}
 }
 
 // afterTAP records and reports a Temporary Access Pass attempt on a claimed
@@ -289,17 +289,18 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 		s.metrics.Reset("failed")
 		if k := graph.KindOf(out.err); k == graph.KindRejected || k == graph.KindForbidden || k == graph.KindNotFound {
 			s.finish(ctx, log, claimed, approvals.StateFailed, "temporary access pass refused: "+graphDetail(out.err), a, in.CorrelationID)
-			s.updateCard(ctx, log, claimed, ":x: Temporary Access Pass refused: "+problem)
-			return Reply{Text: fmt.Sprintf(":x: No Temporary Access Pass was created for %s: %s.", upn, problem)}
+			cl := s.channelLang()
+			s.updateCard(ctx, log, claimed, texts.Text(cl, messages.TAPRefusedStatus, messages.Data{"Problem": Escape(graph.Sentence(out.err), 400)}))
+			return Reply{Text: texts.Text(a.Lang, messages.TAPNotCreated, messages.Data{"User": upn, "Problem": problem})}
 		}
 		rctx, cancel := detached(ctx)
 		_, rerr := s.store.ReleaseReset(rctx, claimed.ID, "temporary access pass not confirmed: "+graphDetail(out.err))
 		cancel()
 		if rerr != nil {
 			log.Error("release after a failed temporary access pass failed", "err", rerr)
-			return Reply{Text: fmt.Sprintf(":x: Microsoft Graph did not confirm a Temporary Access Pass for %s (%s), and locksmith could not reopen your approval: run `/reset-password` again.", upn, problem)}
+			return Reply{Text: texts.Text(a.Lang, messages.TAPUnconfirmedReopenFailed, messages.Data{"User": upn, "Problem": problem})}
 		}
-		return Reply{Text: fmt.Sprintf(":x: Microsoft Graph did not confirm a Temporary Access Pass for %s (%s). None was shown to anyone; your approval still stands until %s, so try again.", upn, problem, slackTime(messages.English, claimed.UseBy))}
+		return Reply{Text: texts.Text(a.Lang, messages.TAPUnconfirmed, messages.Data{"User": upn, "Problem": problem, "UseBy": slackTime(a.Lang, claimed.UseBy)})}
 	}
 	if !out.delivered {
 		s.metrics.Reset("delivery_failed")
@@ -307,9 +308,9 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 		lost := base
 		lost.Outcome, lost.Detail = approvals.OutcomeTAPDeliveryFailed, "the ephemeral DM failed; the pass is gone"
 		s.recordOutcome(ctx, lost)
-		s.updateCard(ctx, log, claimed, ":warning: Temporary Access Pass created, but it could not be shown to the requester; a new request is needed.")
-		text := fmt.Sprintf(":warning: A Temporary Access Pass for %s *was created*, but Slack did not accept the message that shows it to you, so it is lost (locksmith never shows it anywhere else). Make a new request for a new one.", upn)
-		s.notify(ctx, log, a.ID, Notice{Text: text})
+		s.updateCard(ctx, log, claimed, texts.Text(s.channelLang(), messages.TAPLostStatus, nil))
+		text := texts.Text(a.Lang, messages.TAPLost, messages.Data{"User": upn})
+		s.notify(ctx, log, a.ID, Notice{Lang: a.Lang, Text: text})
 		return Reply{Text: text}
 	}
 	s.metrics.Reset("done")
@@ -317,10 +318,11 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 	issued := base
 	issued.Outcome, issued.Detail = approvals.OutcomeTAPIssued, "delivered by ephemeral DM; the password was not changed"
 	s.recordOutcome(ctx, issued)
-	s.updateCard(ctx, log, claimed, fmt.Sprintf(":ticket: Temporary Access Pass issued by <@%s> %s", Escape(a.ID, 20), slackTime(messages.English, done)))
-	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Text: fmt.Sprintf(":ticket: A Temporary Access Pass for %s (*%s*) was issued %s.",
-		upn, Escape(claimed.CustomerName, 100), slackTime(messages.English, done))}, claimed))
-	return Reply{Text: ":white_check_mark: Done. The Temporary Access Pass is in your DM with locksmith, visible only to you."}
+	cl := s.channelLang()
+	s.updateCard(ctx, log, claimed, texts.Text(cl, messages.TAPIssuedStatus, messages.Data{"Requester": Escape(a.ID, 20), "When": slackTime(cl, done)}))
+	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.TAPIssuedNotice, messages.Data{
+		"User": upn, "Customer": Escape(claimed.CustomerName, 100), "When": slackTime(a.Lang, done)})}, claimed))
+	return Reply{Text: texts.Text(a.Lang, messages.TAPDone, nil)}
 }
 
 // followUps adds the buttons of recipes that still make sense after the

@@ -87,7 +87,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 		// may prefer to withdraw and reset on premises.
 		notice.Text += "\n" + syncedWarning(a.Lang, t.user)
 	}
-	if lines := cardFacts(created); len(lines) > 0 {
+	if lines := cardFacts(a.Lang, created); len(lines) > 0 {
 		notice.Text += "\n" + strings.Join(lines, "\n")
 	}
 	if err := s.msg.Notify(ctx, a.ID, notice); err != nil {
@@ -108,7 +108,7 @@ func (s *Service) cardFor(r approvals.Request, status string, buttons bool) Card
 		AdminRoles: r.TargetRoles, RoleNeeded: r.RoleNeeded,
 		Reason:    r.Reason,
 		ExpiresAt: r.ExpiresAt,
-		Facts:     cardFacts(r),
+		Facts:     cardFacts(s.channelLang(), r),
 		Status:    status,
 		Buttons:   buttons,
 

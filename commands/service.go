@@ -313,12 +313,12 @@ func (s *Service) SlashCommand(ctx context.Context, in Invocation) Reply {
 		return s.admit(ctx, log, pol.Limits.PerCustomer, "customer:"+customer.TenantID, "requests for "+Escape(customer.Name, 100), actor, in.CorrelationID, &customer)
 	}
 	if pol.ApprovalRequired {
-		rule, reply := pol.ruleFor(customer, tgt.need)
+		rule, reply := pol.ruleFor(lang, customer, tgt.need)
 		if reply != "" {
 			reject(&customer, &tgt.user, "no single policy applies")
 			return Reply{Text: reply}
 		}
-		ticket, link, reply := ticketFor(rule, parsed.Reason)
+		ticket, link, reply := ticketFor(lang, rule, parsed.Reason)
 		if reply != "" {
 			reject(&customer, &tgt.user, fmt.Sprintf("policy %q: reason or ticket missing", rule.Name))
 			return Reply{Text: reply}
@@ -393,7 +393,7 @@ func (s *Service) resolveRequest(ctx context.Context, log *slog.Logger, lang mes
 		reject(&customer, nil, "user not resolved: "+parsed.User.Value)
 		return resolved{}, reply
 	}
-	if v, asked := s.askGraph(ctx, pol, customer.TenantID, tgt.user.UserPrincipalName, tgt.user.ObjectID, tgt.roles); asked {
+	if v, asked := s.askGraph(ctx, lang, pol, customer.TenantID, tgt.user.UserPrincipalName, tgt.user.ObjectID, tgt.roles); asked {
 		if v.refusal != "" {
 			reject(&customer, &tgt.user, v.audit)
 			return resolved{}, v.refusal

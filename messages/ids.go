@@ -280,3 +280,155 @@ const (
 	DurationMinutes         ID = "duration.minutes"
 	DurationHours           ID = "duration.hours"
 )
+// Texts added by the policy and Graph work (limits, dry run, facts, recipes,
+// policy, nudges, break-glass, multi-approval progress).
+const (
+	// Velocity limits.
+	ReplyTooManyResets ID = "reply.too_many_resets"
+	LimitWhoYou        ID = "limit.who_you"
+	LimitWhoCustomer   ID = "limit.who_customer"
+)
+
+// Reminders and escalations in the card's thread.
+const (
+	NudgeReminder   ID = "nudge.reminder"
+	NudgeEscalation ID = "nudge.escalation"
+	NudgeProgress   ID = "nudge.progress"
+)
+
+// Break-glass: resets without approval and their review.
+const (
+	BreakGlassListCheckFailed ID = "breakglass.list_check_failed"
+	BreakGlassNotListed       ID = "breakglass.not_listed"
+	BreakGlassNotAllowed      ID = "breakglass.not_allowed"
+	BreakGlassRecordFailed    ID = "breakglass.record_failed"
+	BreakGlassStatus          ID = "breakglass.status"
+	BreakGlassContactNotice   ID = "breakglass.contact_notice"
+	BreakGlassNoteApprovals   ID = "breakglass.note_approvals"
+	BreakGlassNoteTicket      ID = "breakglass.note_ticket"
+	BreakGlassIncomplete      ID = "breakglass.incomplete"
+	BreakGlassNotBreakGlass   ID = "breakglass.not_break_glass"
+	BreakGlassOwnReview       ID = "breakglass.own_review"
+	BreakGlassAlreadyReviewed ID = "breakglass.already_reviewed"
+	BreakGlassReviewedStatus  ID = "breakglass.reviewed_status"
+	BreakGlassReviewedNotice  ID = "breakglass.reviewed_notice"
+	BreakGlassReviewThanks    ID = "breakglass.review_thanks"
+	BreakGlassReviewReminder  ID = "breakglass.review_reminder"
+	BreakGlassStateDone       ID = "breakglass.state_done"
+	BreakGlassStateFailed     ID = "breakglass.state_failed"
+	BreakGlassStateInProgress ID = "breakglass.state_in_progress"
+)
+
+// Policy refusals: ambiguity, tickets and reasons, who may decide.
+const (
+	PolicyAmbiguous          ID = "policy.ambiguous"
+	PolicyNeedsTicket        ID = "policy.needs_ticket"
+	PolicyNeedsReason        ID = "policy.needs_reason"
+	PolicyOwnRequest         ID = "policy.own_request"
+	PolicyNotApprover        ID = "policy.not_approver"
+	PolicyHoldsNoGrant       ID = "policy.holds_no_grant"
+	PolicyDeciderRoleTooWeak ID = "policy.decider_role_too_weak"
+	// What the person tried, as mayDecide's verb names it.
+	PolicyVerbApprove ID = "policy.verb_approve"
+	PolicyVerbDeny    ID = "policy.verb_deny"
+	PolicyVerbReview  ID = "policy.verb_review"
+)
+
+// Multi-approval progress and approvals that stopped counting.
+const (
+	ApprovalAlreadyYours   ID = "approval.already_yours"
+	ApprovalProgressNotice ID = "approval.progress_notice"
+	ApprovalRecorded       ID = "approval.recorded"
+	ApprovalAccountLost    ID = "approval.account_lost"
+	ApprovalRecheckFailed  ID = "approval.recheck_failed"
+	ApprovalNoLongerCounts ID = "approval.no_longer_counts"
+)
+
+// The dry run: /reset-password check <customer> <user>.
+const (
+	CheckHead               ID = "check.head"
+	CheckCustomer           ID = "check.customer"
+	CheckUser               ID = "check.user"
+	CheckRoleNeeded         ID = "check.role_needed"
+	CheckEnough             ID = "check.enough"
+	CheckNotEnough          ID = "check.not_enough"
+	CheckApprovalOff        ID = "check.approval_off"
+	CheckApprovalOffSynced  ID = "check.approval_off_synced"
+	CheckPolicy             ID = "check.policy"
+	CheckApprovals          ID = "check.approvals"
+	CheckNeeds              ID = "check.needs"
+	CheckApproversUnknown   ID = "check.approvers_unknown"
+	CheckApproversNamed     ID = "check.approvers_named"
+	CheckApproversNobody    ID = "check.approvers_nobody"
+	CheckApproversGrants    ID = "check.approvers_grants"
+	CheckReasonTicket       ID = "check.reason_ticket"
+	CheckReasonTicketLinked ID = "check.reason_ticket_linked"
+	CheckReasonRequired     ID = "check.reason_required"
+	CheckReasonOptional     ID = "check.reason_optional"
+	CheckExpiry             ID = "check.expiry"
+	CheckBreakGlassUnknown  ID = "check.break_glass_unknown"
+	CheckBreakGlassOff      ID = "check.break_glass_off"
+	CheckBreakGlassYou      ID = "check.break_glass_you"
+	CheckBreakGlassNotYou   ID = "check.break_glass_not_you"
+	CheckPrivileged         ID = "check.privileged"
+)
+
+// Microsoft Graph's facts about the target, on the card and in DMs.
+const (
+	FactsEnabledUnknown  ID = "facts.enabled_unknown"
+	FactsEnabled         ID = "facts.enabled"
+	FactsDisabled        ID = "facts.disabled"
+	FactsGuest           ID = "facts.guest"
+	FactsSynced          ID = "facts.synced"
+	FactsPasswordChanged ID = "facts.password_changed"
+	FactsAccount         ID = "facts.account"
+	FactsRoles           ID = "facts.roles"
+	FactsNoRoles         ID = "facts.no_roles"
+	FactsUnknown         ID = "facts.unknown"
+	FactsApprovalCovers  ID = "facts.approval_covers"
+)
+
+// Targets Graph's facts rule out.
+const (
+	FactsRefuseGuest          ID = "facts.refuse_guest"
+	FactsRefuseRestrictedUnit ID = "facts.refuse_restricted_unit"
+	FactsRefuseUnknown        ID = "facts.refuse_unknown"
+)
+
+// Recipes: what an approval covers and the Graph buttons' replies.
+const (
+	RecipeOffer                 ID = "recipe.offer"
+	RecipeNotApproved           ID = "recipe.not_approved"
+	RecipeGraphOff              ID = "recipe.graph_off"
+	RecipeNoLongerAllowed       ID = "recipe.no_longer_allowed"
+	RecipeOnlyRequester         ID = "recipe.only_requester"
+	RecipeApprovalEnded         ID = "recipe.approval_ended"
+	RecipeAuditFailed           ID = "recipe.audit_failed"
+	RecipeFailed                ID = "recipe.failed"
+	RecipeSessionsRevokedNotice ID = "recipe.sessions_revoked_notice"
+	RecipeSessionsRevoked       ID = "recipe.sessions_revoked"
+	RecipeEnabledNotice         ID = "recipe.enabled_notice"
+	RecipeEnabled               ID = "recipe.enabled"
+	// A recipe's name, "recipe."+Recipe (recipeText).
+	RecipeNameResetPassword  ID = "recipe.reset_password"
+	RecipeNameTAP            ID = "recipe.temporary_access_pass"
+	RecipeNameRevokeSessions ID = "recipe.revoke_sessions"
+	RecipeNameEnableAccount  ID = "recipe.enable_account"
+)
+
+// Temporary Access Pass outcomes.
+const (
+	RecipeGraphUnknownAtReset  ID = "recipe.graph_unknown_at_reset"
+	TAPRefusedStatus           ID = "tap.refused_status"
+	TAPNotCreated              ID = "tap.not_created"
+	TAPUnconfirmedReopenFailed ID = "tap.unconfirmed_reopen_failed"
+	TAPUnconfirmed             ID = "tap.unconfirmed"
+	TAPLostStatus              ID = "tap.lost_status"
+	TAPLost                    ID = "tap.lost"
+	TAPIssuedStatus            ID = "tap.issued_status"
+	TAPIssuedNotice            ID = "tap.issued_notice"
+	TAPDone                    ID = "tap.done"
+)
+
+// An approver whose grants do not cover every recipe of a request.
+const RecipeApproverNotCovered ID = "recipe.approver_not_covered"
