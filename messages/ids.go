@@ -280,6 +280,7 @@ const (
 	DurationMinutes         ID = "duration.minutes"
 	DurationHours           ID = "duration.hours"
 )
+
 // Texts added by the policy and Graph work (limits, dry run, facts, recipes,
 // policy, nudges, break-glass, multi-approval progress).
 const (
