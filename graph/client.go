@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,17 +151,12 @@ func parseHTTPURL(field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// newHTTPClient returns hc, or a client with transport timeouts, made never
-// to follow a redirect: with a bearer token for a customer tenant in the
-// request, nothing but GRAPH_URL and the authority may receive it.
+// newHTTPClient returns hc made never to follow a redirect, or the bounded
+// default: with a bearer token for a customer tenant in the request, nothing
+// but GRAPH_URL and the authority may receive it.
 func newHTTPClient(hc *http.Client) *http.Client {
 	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-		t.TLSHandshakeTimeout = 10 * time.Second
-		t.ResponseHeaderTimeout = 30 * time.Second
-		t.MaxIdleConnsPerHost = 16
-		hc = &http.Client{Transport: t}
+		return nofollow.Default()
 	}
 	return nofollow.Client(hc)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -156,12 +155,13 @@ func New(cfg Config) (*Client, error) {
 		now:      time.Now,
 		newID:    uuid.NewString,
 	}
-	if c.http == nil {
-		c.http = defaultHTTPClient()
-	}
 	// The PATCH body holds the password and the token form the refresh token
 	// and client secret: whatever client is used, a redirect is never followed.
-	c.http = nofollow.Client(c.http)
+	if c.http == nil {
+		c.http = nofollow.Default()
+	} else {
+		c.http = nofollow.Client(c.http)
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -177,18 +177,6 @@ func parseHTTPURL(field, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("partner: Config.%s must be an absolute http(s) URL without query, got %q", field, raw)
 	}
 	return u, nil
-}
-
-// defaultHTTPClient bounds each phase of a connection; the whole attempt is
-// bounded by Config.AttemptTimeout through the request's context.
-func defaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 30 * time.Second
-	t.IdleConnTimeout = 90 * time.Second
-	t.MaxIdleConnsPerHost = 16
-	return &http.Client{Transport: t}
 }
 
 type correlationKey struct{}
