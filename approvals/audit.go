@@ -152,6 +152,9 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, e Event) (Event, error
 	if err != nil {
 		return Event{}, fmt.Errorf("append audit row %d: %w", e.Seq, err)
 	}
+	if err := s.announceTx(ctx, tx, e); err != nil {
+		return Event{}, err
+	}
 	return e, nil
 }
 

@@ -26,7 +26,7 @@ func (e *ReviewedError) Is(target error) bool { return target == ErrReviewed }
 // The audit row "break_glass" (with detail, e.g. the reason) is written in
 // the same transaction. The reset itself then goes through ClaimReset like any
 // other, so its intent is durable before Partner Center is called.
-func (s *Store) CreateBreakGlass(ctx context.Context, r Request, useBy time.Time, detail string) (Request, error) {
+func (s *Store) CreateBreakGlass(ctx context.Context, r Request, useBy time.Time, detail string, owe ...Owe) (Request, error) {
 	if useBy.IsZero() {
 		return Request{}, errors.New("approvals: create break-glass: useBy is required")
 	}
@@ -38,8 +38,10 @@ func (s *Store) CreateBreakGlass(ctx context.Context, r Request, useBy time.Time
 			return err
 		}
 		*out = got
-		_, err = s.appendTx(ctx, tx, requestEvent(got, got.RequesterID, got.RequesterName, OutcomeBreakGlass, detail))
-		return err
+		if _, err = s.appendTx(ctx, tx, requestEvent(got, got.RequesterID, got.RequesterName, OutcomeBreakGlass, detail)); err != nil {
+			return err
+		}
+		return s.oweTx(ctx, tx, got, owe)
 	})
 	if err != nil {
 		return Request{}, fmt.Errorf("approvals: create break-glass: %w", err)
@@ -50,7 +52,7 @@ func (s *Store) CreateBreakGlass(ctx context.Context, r Request, useBy time.Time
 // AcknowledgeReview records that reviewerID has reviewed a break-glass reset:
 // once (a second acknowledgement gets a *ReviewedError), never by its own
 // requester (ErrSelfDecision), audited as "reviewed".
-func (s *Store) AcknowledgeReview(ctx context.Context, id, reviewerID, reviewerName string) (Request, error) {
+func (s *Store) AcknowledgeReview(ctx context.Context, id, reviewerID, reviewerName string, owe ...Owe) (Request, error) {
 	now := s.clock()
 	var out Request
 	var refused error
@@ -80,8 +82,10 @@ func (s *Store) AcknowledgeReview(ctx context.Context, id, reviewerID, reviewerN
 			return err
 		}
 		out = got
-		_, err = s.appendTx(ctx, tx, requestEvent(got, reviewerID, reviewerName, OutcomeReviewed, ""))
-		return err
+		if _, err = s.appendTx(ctx, tx, requestEvent(got, reviewerID, reviewerName, OutcomeReviewed, "")); err != nil {
+			return err
+		}
+		return s.oweTx(ctx, tx, got, owe)
 	})
 	if err != nil {
 		return Request{}, fmt.Errorf("approvals: acknowledge review of %s: %w", id, err)

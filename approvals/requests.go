@@ -61,8 +61,10 @@ func scanRequest(row scanner) (Request, error) {
 // transaction. Of r it reads the requester, customer, target, RoleNeeded,
 // Reason, CorrelationID, ExpiresAt and (if already known) the approval
 // message; everything else is set by the store.
-func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
-	out, err := s.create(ctx, r, nil)
+func (s *Store) Create(ctx context.Context, r Request, owe ...Owe) (Request, error) {
+	out, err := s.create(ctx, r, func(tx *sql.Tx, out *Request, _ time.Time) error {
+		return s.oweTx(ctx, tx, *out, owe)
+	})
 	if err != nil {
 		return Request{}, fmt.Errorf("approvals: create: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -34,6 +35,11 @@ type Store struct {
 	// busy handler, which polls with sleeps. Other processes on the same file
 	// still wait in busy_timeout.
 	sqliteWrite chan struct{}
+
+	// announcer and expiryOwe say what audit rows and expiries owe in Slack
+	// messages (see outbox.go); nil: nothing.
+	announcer atomic.Pointer[Announcer]
+	expiryOwe atomic.Pointer[Owe]
 }
 
 // Open connects to the database named by dsn and applies any pending

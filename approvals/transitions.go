@@ -34,6 +34,8 @@ type transition struct {
 	deadline string
 	// event builds the audit row appended with the change.
 	event func(r Request) Event
+	// owe is what the change owes in Slack messages, written with it.
+	owe []Owe
 }
 
 // transition makes one state change: a single conditional UPDATE … WHERE id = ?
@@ -77,8 +79,10 @@ func (s *Store) transition(ctx context.Context, id string, tr transition) (Reque
 				return err
 			}
 			out = r
-			_, err = s.appendTx(ctx, tx, tr.event(r))
-			return err
+			if _, err = s.appendTx(ctx, tx, tr.event(r)); err != nil {
+				return err
+			}
+			return s.oweTx(ctx, tx, r, tr.owe)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -157,7 +161,7 @@ func deadlineOf(r Request, st State) time.Time {
 // 3), ErrAlreadyApproved when this person has approved already, a
 // *ConflictError when the request is no longer pending or has expired (it is
 // expired in the same transaction), or ErrNotFound.
-func (s *Store) Approve(ctx context.Context, id, approverID, approverName string, useBy time.Time) (Request, error) {
+func (s *Store) Approve(ctx context.Context, id, approverID, approverName string, useBy time.Time, owe ...Owe) (Request, error) {
 	if approverID == "" {
 		return Request{}, errors.New("approvals: approve: approver ID is required")
 	}
@@ -230,8 +234,10 @@ func (s *Store) Approve(ctx context.Context, id, approverID, approverName string
 				detail = ""
 			}
 		}
-		_, err = s.appendTx(ctx, tx, requestEvent(r, approverID, approverName, outcome, detail))
-		return err
+		if _, err = s.appendTx(ctx, tx, requestEvent(r, approverID, approverName, outcome, detail)); err != nil {
+			return err
+		}
+		return s.oweTx(ctx, tx, r, owe)
 	})
 	if err != nil {
 		return Request{}, fmt.Errorf("approvals: approve %s: %w", id, err)
@@ -267,7 +273,7 @@ func approvalsOf(ctx context.Context, q rowsQuerier, d dialect, id string) ([]Ap
 
 // Deny moves a pending request to denied (final); detail is the reason given,
 // if any. Errors as for Approve.
-func (s *Store) Deny(ctx context.Context, id, deciderID, deciderName, detail string) (Request, error) {
+func (s *Store) Deny(ctx context.Context, id, deciderID, deciderName, detail string, owe ...Owe) (Request, error) {
 	if deciderID == "" {
 		return Request{}, errors.New("approvals: deny: decider ID is required")
 	}
@@ -283,6 +289,7 @@ func (s *Store) Deny(ctx context.Context, id, deciderID, deciderName, detail str
 		event: func(r Request) Event {
 			return requestEvent(r, deciderID, deciderName, OutcomeDenied, detail)
 		},
+		owe: owe,
 	})
 }
 
@@ -307,7 +314,7 @@ func onlyRequester(userID string) func(Request) error {
 // Cancel lets the requester withdraw a pending request (final). It returns
 // ErrNotRequester for anyone else, a *ConflictError when the request is no
 // longer pending or has expired, or ErrNotFound.
-func (s *Store) Cancel(ctx context.Context, id, requesterID string) (Request, error) {
+func (s *Store) Cancel(ctx context.Context, id, requesterID string, owe ...Owe) (Request, error) {
 	now := s.clock()
 	return s.transition(ctx, id, transition{
 		op: "cancel", from: StatePending, to: StateCancelled, now: now,
@@ -320,6 +327,7 @@ func (s *Store) Cancel(ctx context.Context, id, requesterID string) (Request, er
 		event: func(r Request) Event {
 			return requestEvent(r, r.RequesterID, r.RequesterName, OutcomeCancelled, "")
 		},
+		owe: owe,
 	})
 }
 
@@ -331,7 +339,7 @@ func (s *Store) Cancel(ctx context.Context, id, requesterID string) (Request, er
 // written in the same transaction: when ClaimReset returns nil the intent is
 // durable, and only then may Partner Center be called (guarantee 2).
 // correlationID is the click's; the reset's later audit rows carry it too.
-func (s *Store) ClaimReset(ctx context.Context, id, requesterID, correlationID string) (Request, error) {
+func (s *Store) ClaimReset(ctx context.Context, id, requesterID, correlationID string, owe ...Owe) (Request, error) {
 	now := s.clock()
 	return s.transition(ctx, id, transition{
 		op: "claim reset", from: StateApproved, to: StateResetting, now: now,
@@ -346,6 +354,7 @@ func (s *Store) ClaimReset(ctx context.Context, id, requesterID, correlationID s
 		event: func(r Request) Event {
 			return requestEvent(r, r.RequesterID, r.RequesterName, OutcomeResetIntent, "")
 		},
+		owe: owe,
 	})
 }
 
@@ -353,7 +362,7 @@ func (s *Store) ClaimReset(ctx context.Context, id, requesterID, correlationID s
 // done or failed, with the audit row reset_done or reset_failed. detail says
 // what happened (never the password). A *ConflictError means the request was
 // not resetting, e.g. the reconciler already marked its outcome unknown.
-func (s *Store) FinishReset(ctx context.Context, id string, outcome State, detail string) (Request, error) {
+func (s *Store) FinishReset(ctx context.Context, id string, outcome State, detail string, owe ...Owe) (Request, error) {
 	var ev Outcome
 	switch outcome {
 	case StateDone:
@@ -371,13 +380,14 @@ func (s *Store) FinishReset(ctx context.Context, id string, outcome State, detai
 		event: func(r Request) Event {
 			return requestEvent(r, r.RequesterID, r.RequesterName, ev, detail)
 		},
+		owe: owe,
 	})
 }
 
 // ReleaseReset returns a resetting request to approved after a transient
 // failure (Partner Center throttled or unavailable; nothing was changed), so
 // the requester may click again until UseBy. Audited as reset_released.
-func (s *Store) ReleaseReset(ctx context.Context, id, detail string) (Request, error) {
+func (s *Store) ReleaseReset(ctx context.Context, id, detail string, owe ...Owe) (Request, error) {
 	return s.transition(ctx, id, transition{
 		op: "release reset", from: StateResetting, to: StateApproved,
 		set:     "claimed_at = NULL, detail = ?",
@@ -385,6 +395,7 @@ func (s *Store) ReleaseReset(ctx context.Context, id, detail string) (Request, e
 		event: func(r Request) Event {
 			return requestEvent(r, r.RequesterID, r.RequesterName, OutcomeResetReleased, detail)
 		},
+		owe: owe,
 	})
 }
 
@@ -394,7 +405,7 @@ func (s *Store) ReleaseReset(ctx context.Context, id, detail string) (Request, e
 // older than staleAfter by the database's clock is marked (ErrNotStale
 // otherwise, so a replica with a fast clock cannot declare a live reset lost),
 // and a reset that finishes meanwhile wins (a *ConflictError).
-func (s *Store) MarkOutcomeUnknown(ctx context.Context, id string, staleAfter time.Duration) (Request, error) {
+func (s *Store) MarkOutcomeUnknown(ctx context.Context, id string, staleAfter time.Duration, owe ...Owe) (Request, error) {
 	now := s.clock()
 	cutoff, cutoffArg := s.d.dbNowMinus(staleAfter)
 	return s.transition(ctx, id, transition{
@@ -407,6 +418,7 @@ func (s *Store) MarkOutcomeUnknown(ctx context.Context, id string, staleAfter ti
 		event: func(r Request) Event {
 			return requestEvent(r, SystemActor, SystemActor, OutcomeResetUnknown, OutcomeUnknownDetail)
 		},
+		owe: owe,
 	})
 }
 
@@ -473,6 +485,9 @@ func (s *Store) expireTx(ctx context.Context, tx *sql.Tx, r Request, now time.Ti
 		return Request{}, false, err
 	}
 	if _, err := s.appendTx(ctx, tx, requestEvent(exp, SystemActor, SystemActor, OutcomeExpired, detail)); err != nil {
+		return Request{}, false, err
+	}
+	if err := s.expiryOweTx(ctx, tx, exp); err != nil {
 		return Request{}, false, err
 	}
 	return exp, true, nil
