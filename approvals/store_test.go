@@ -94,7 +94,7 @@ func TestMigrationsFor(t *testing.T) {
 				t.Errorf("%s %s: unfilled placeholder", d.name, m.version)
 			}
 		}
-		if want := []string{"0001_init", "0002_audit_append_only", "0003_slash_claims", "0004_policies", "0005_graph", "0006_velocity", "0007_reminders", "0008_break_glass", "0012_person_language"}; !reflect.DeepEqual(versions, want) {
+		if want := []string{"0001_init", "0002_audit_append_only", "0003_slash_claims", "0004_policies", "0005_graph", "0006_velocity", "0007_reminders", "0008_break_glass", "0012_person_language", "0013_outbox"}; !reflect.DeepEqual(versions, want) {
 			t.Errorf("%s migrations = %v, want %v", d.name, versions, want)
 		}
 	}
