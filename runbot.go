@@ -123,7 +123,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 		Logger:  log.With("component", "workflow"),
 		Metrics: m,
 		Now:     now,
-		Outbox:  spool{dir: cfg.SpoolDir},
+		Spool:   spool{dir: cfg.SpoolDir},
 	})
 	if err != nil {
 		store.Close()
@@ -213,6 +213,12 @@ func (a *app) serve(ctx context.Context) error {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
+	// The outbox keeps delivering while the bot drains (work finishing during
+	// shutdown owes messages too) and stops after it; what is left is
+	// delivered at the next start, or by another replica.
+	octx, stopOutbox := context.WithCancel(context.Background())
+	outboxDone := make(chan struct{})
+	go func() { defer close(outboxDone); a.svc.RunOutbox(octx) }()
 	g.Go(func() error { return a.bot.Run(gctx, a.svc) })
 	g.Go(func() error {
 		// Checked in the background so a slow or failing Entra does not hold up
@@ -246,6 +252,8 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	})
 	err = g.Wait()
+	stopOutbox()
+	<-outboxDone
 	a.svc.Stop() // late writes still pending stay spooled for the next start
 	wctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	a.svc.Wait(wctx)

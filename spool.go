@@ -13,7 +13,7 @@ import (
 	"github.com/locksmithbot/locksmith/commands"
 )
 
-// spool is the commands.Outbox on local disk: one JSON file per outcome record
+// spool is the commands.Spool on local disk: one JSON file per outcome record
 // the database refused. It lives outside the database on purpose: it is what
 // remains when the database is the thing that is down. Files hold no secret
 // (an audit row or a request ID and state), and are written atomically
@@ -21,7 +21,7 @@ import (
 // none.
 type spool struct{ dir string }
 
-var _ commands.Outbox = spool{}
+var _ commands.Spool = spool{}
 
 var spoolIDRE = regexp.MustCompile(`^[0-9a-f]{24}$`)
 

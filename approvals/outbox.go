@@ -159,7 +159,10 @@ type Outgoing struct {
 	// AfterResult is the result of the message this one waited for (the
 	// card's permalink, for the DM that links to it); "" when none.
 	AfterResult string
-	CreatedAt   time.Time
+	// AfterState is that message's state ("" when none): a DM that links to
+	// a card that was abandoned is abandoned too.
+	AfterState string
+	CreatedAt  time.Time
 }
 
 // Due lists up to limit messages that may be sent now: pending, due, with
@@ -168,7 +171,8 @@ type Outgoing struct {
 func (s *Store) Due(ctx context.Context, limit int) ([]Outgoing, error) {
 	now := s.d.dbNow()
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT o.id, o.kind, o.channel, o.pace_key, o.request_id, o.payload, o.attempts,
-			COALESCE((SELECT a.result FROM outbox a WHERE a.id = o.after_id), ''), o.created_at
+			COALESCE((SELECT a.result FROM outbox a WHERE a.id = o.after_id), ''),
+			COALESCE((SELECT a.state FROM outbox a WHERE a.id = o.after_id), ''), o.created_at
 		FROM outbox o
 		WHERE o.state = 'pending' AND o.next_at <= `+now+`
 		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key AND p.id < o.id AND p.state IN ('pending', 'sending'))
@@ -182,7 +186,7 @@ func (s *Store) Due(ctx context.Context, limit int) ([]Outgoing, error) {
 	for rows.Next() {
 		var m Outgoing
 		var payload string
-		if err := rows.Scan(&m.ID, &m.Kind, &m.Channel, &m.PaceKey, &m.RequestID, &payload, &m.Attempts, &m.AfterResult, timeCol{&m.CreatedAt}); err != nil {
+		if err := rows.Scan(&m.ID, &m.Kind, &m.Channel, &m.PaceKey, &m.RequestID, &payload, &m.Attempts, &m.AfterResult, &m.AfterState, timeCol{&m.CreatedAt}); err != nil {
 			return nil, fmt.Errorf("approvals: due messages: %w", err)
 		}
 		m.Payload = []byte(payload)
@@ -449,6 +453,18 @@ func (s *Store) MessageState(ctx context.Context, requestID, kind string) (state
 		return "", "", false, fmt.Errorf("approvals: message state: %w", err)
 	}
 	return state, lastError, true, nil
+}
+
+// CardPermalink is the permalink recorded when requestID's card was posted,
+// or "" when it was not (or Slack gave none).
+func (s *Store) CardPermalink(ctx context.Context, requestID string) string {
+	var link string
+	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT result FROM outbox WHERE request_id = ? AND kind = ? AND state = 'sent' AND result <> ''
+		ORDER BY id LIMIT 1`), requestID, MessageCard).Scan(&link)
+	if err != nil {
+		return ""
+	}
+	return link
 }
 
 // Unsent reports whether any message about requestID waits to be sent.

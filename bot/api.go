@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/internal/nofollow"
 )
 
@@ -65,6 +66,33 @@ func socketError(err error) error {
 }
 func (e *APIError) Unwrap() error { return e.Err }
 
+// RetryAfter is how long Slack asked to wait before the next message (a 429
+// with Retry-After), or zero.
+func (e *APIError) RetryAfter() time.Duration {
+	var rl *slack.RateLimitedError
+	if errors.As(e.Err, &rl) {
+		return max(rl.RetryAfter, minRetryAfter)
+	}
+	return 0
+}
+
+// Permanent reports whether sending the same message again cannot succeed
+// until someone changes something in Slack (the channel is gone or locksmith
+// is not in it, the message breaks a limit, the user cannot be messaged).
+// Throttling, server errors, timeouts and refused tokens are not: they pass,
+// or the operator fixes them, and the message should then still arrive.
+func (e *APIError) Permanent() bool {
+	switch e.Code {
+	case "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
+		"invalid_blocks", "invalid_blocks_format", "too_many_attachments", "invalid_arguments",
+		"restricted_action", "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
+		"restricted_action_non_threadable_channel", "cant_update_message", "edit_window_closed", "message_not_found",
+		"user_not_found", "user_not_visible", "user_disabled", "cannot_dm_bot", "messages_tab_disabled":
+		return true
+	}
+	return false
+}
+
 // call runs fn, one Web API call (or response_url POST), under the rules every
 // Slack call follows: each attempt gets CallTimeout; a 429 waits Retry-After and
 // tries again; a 5xx is retried once or twice with backoff; nothing retries past
@@ -81,6 +109,11 @@ func (b *Bot) call(ctx context.Context, method string, fn func(ctx context.Conte
 		var rl *slack.RateLimitedError
 		var sc slack.StatusCodeError
 		switch {
+		case errors.As(err, &rl) && commands.IsPaced(ctx):
+			// The outbox paces this channel itself and pauses it for every
+			// waiting message at once; waiting here would hold one message
+			// back while the others pile up behind it.
+			return err
 		case errors.As(err, &rl):
 			wait = max(rl.RetryAfter, minRetryAfter)
 		case errors.As(err, &sc) && sc.Code >= 500 && serverRetries < maxServerRetry:

@@ -101,7 +101,13 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	if in.Kind == ActionDeny {
 		return s.deny(ctx, log, a, in, req, denyReason(in.Reason))
 	}
-	updated, err := s.store.Approve(ctx, req.ID, a.ID, a.Name, s.now().Add(rule.UseWithin))
+	// What the approval owes (the card, the requester's DM with the Reset
+	// button or the progress) is written with it: a crash right after the
+	// commit cannot lose the only place the Reset button appears.
+	cl, rl := s.channelLang(), s.langOf(ctx, req.RequesterID)
+	updated, err := s.store.Approve(ctx, req.ID, a.ID, a.Name, s.now().Add(rule.UseWithin), func(u approvals.Request) []approvals.Message {
+		return s.approvalMessages(u, a, cl, rl)
+	})
 	if errors.Is(err, approvals.ErrAlreadyApproved) {
 		cur, gerr := s.store.Get(ctx, req.ID)
 		if gerr != nil {
@@ -113,39 +119,46 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		return reply
 	}
 	if updated.State == approvals.StatePending {
-		// One of several approvals: the card shows progress and keeps its buttons.
 		s.announceRequest(updated, approvals.OutcomeApprovalRecorded, a, in.CorrelationID)
-		s.updatePendingCard(ctx, log, updated)
-		rl := s.langOf(ctx, updated.RequesterID)
-		notice := progressData(updated)
-		notice["Approver"], notice["User"], notice["Customer"] = Escape(a.ID, 20), Escape(updated.TargetUPN, 120), Escape(updated.CustomerName, 100)
-		s.notify(ctx, log, updated.RequesterID, Notice{
-			Lang:         rl,
-			Text:         texts.Text(rl, messages.ApprovalProgressNotice, notice),
-			CancelButton: updated.ID,
-		})
 		reply := progressData(updated)
 		reply["Requester"] = Escape(updated.RequesterID, 20)
 		return Reply{Text: texts.Text(a.Lang, messages.ApprovalRecorded, reply)}
 	}
 	s.announceRequest(updated, approvals.OutcomeApproved, a, in.CorrelationID)
 	s.metrics.Decision("approved")
-	by := fmt.Sprintf("<@%s>", Escape(a.ID, 20))
-	if len(updated.Approvals) > 1 {
-		by = approverList(updated.Approvals)
-	}
-	cl, rl := s.channelLang(), s.langOf(ctx, updated.RequesterID)
-	s.updateCard(ctx, log, updated, texts.Text(cl, messages.StatusApproved, messages.Data{"Deciders": by, "When": slackTime(cl, updated.DecidedAt)}))
-	s.offerReset(ctx, log, updated, withRecipes(Notice{
-		Lang: rl,
-		Text: texts.Text(rl, messages.NoticeApproved, messages.Data{
-			"Approvers": by, "User": Escape(updated.TargetUPN, 120), "Customer": Escape(updated.CustomerName, 100),
-			"UseBy": slackTime(rl, updated.UseBy)}),
-		ResetButton: updated.ID,
-		ValidUntil:  updated.UseBy,
-	}, updated))
 	return Reply{Text: texts.Text(a.Lang, messages.ReplyApproved, messages.Data{
 		"Requester": Escape(updated.RequesterID, 20), "User": Escape(updated.TargetUPN, 120)})}
+}
+
+// approvalMessages is what an approval owes, given the request as the
+// approval left it: with approvals still missing, the card's progress (its
+// buttons kept) and a DM to the requester; once approved, the card without
+// buttons and the requester's DM with the Reset button.
+func (s *Service) approvalMessages(u approvals.Request, a actor, cl, rl messages.Lang) []approvals.Message {
+	if u.State == approvals.StatePending {
+		notice := progressData(u)
+		notice["Approver"], notice["User"], notice["Customer"] = Escape(a.ID, 20), Escape(u.TargetUPN, 120), Escape(u.CustomerName, 100)
+		return []approvals.Message{s.updatePendingCard(u), owedDM(u, u.RequesterID, Notice{
+			Lang:         rl,
+			Text:         texts.Text(rl, messages.ApprovalProgressNotice, notice),
+			CancelButton: u.ID,
+		})}
+	}
+	by := fmt.Sprintf("<@%s>", Escape(a.ID, 20))
+	if len(u.Approvals) > 1 {
+		by = approverList(u.Approvals)
+	}
+	return []approvals.Message{
+		s.owedCard(u, texts.Text(cl, messages.StatusApproved, messages.Data{"Deciders": by, "When": slackTime(cl, u.DecidedAt)}), false),
+		owedOffer(u, withRecipes(Notice{
+			Lang: rl,
+			Text: texts.Text(rl, messages.NoticeApproved, messages.Data{
+				"Approvers": by, "User": Escape(u.TargetUPN, 120), "Customer": Escape(u.CustomerName, 100),
+				"UseBy": slackTime(rl, u.UseBy)}),
+			ResetButton: u.ID,
+			ValidUntil:  u.UseBy,
+		}, u)),
+	}
 }
 
 // checkDecider finds req's rule and checks that a may decide (verb) under
@@ -173,23 +186,26 @@ func (s *Service) checkDecider(ctx context.Context, log *slog.Logger, pol *Polic
 // deny ends a pending request; reason (possibly empty) reaches the requester
 // and the audit trail.
 func (s *Service) deny(ctx context.Context, log *slog.Logger, a actor, in Action, req approvals.Request, reason string) Reply {
-	updated, err := s.store.Deny(ctx, req.ID, a.ID, a.Name, reason)
+	because := ""
+	if reason != "" {
+		because = ": " + Escape(reason, maxDenyReason)
+	}
+	cl, rl := s.channelLang(), s.langOf(ctx, req.RequesterID)
+	updated, err := s.store.Deny(ctx, req.ID, a.ID, a.Name, reason, func(u approvals.Request) []approvals.Message {
+		return []approvals.Message{
+			s.owedCard(u, texts.Text(cl, messages.StatusDenied, messages.Data{"Decider": Escape(a.ID, 20), "When": slackTime(cl, u.DecidedAt), "Because": because}), false),
+			owedDM(u, u.RequesterID, Notice{
+				Lang: rl,
+				Text: texts.Text(rl, messages.NoticeDenied, messages.Data{
+					"Decider": Escape(a.ID, 20), "User": Escape(u.TargetUPN, 120), "Customer": Escape(u.CustomerName, 100), "Because": because}),
+			}),
+		}
+	})
 	if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 		return reply
 	}
 	s.announceRequest(updated, approvals.OutcomeDenied, a, in.CorrelationID)
 	s.metrics.Decision("denied")
-	because := ""
-	if reason != "" {
-		because = ": " + Escape(reason, maxDenyReason)
-	}
-	cl, rl := s.channelLang(), s.langOf(ctx, updated.RequesterID)
-	s.updateCard(ctx, log, updated, texts.Text(cl, messages.StatusDenied, messages.Data{"Decider": Escape(a.ID, 20), "When": slackTime(cl, updated.DecidedAt), "Because": because}))
-	s.notify(ctx, log, updated.RequesterID, Notice{
-		Lang: rl,
-		Text: texts.Text(rl, messages.NoticeDenied, messages.Data{
-			"Decider": Escape(a.ID, 20), "User": Escape(updated.TargetUPN, 120), "Customer": Escape(updated.CustomerName, 100), "Because": because}),
-	})
 	return Reply{Text: texts.Text(a.Lang, messages.ReplyDenied, messages.Data{"Requester": Escape(updated.RequesterID, 20)})}
 }
 
@@ -214,14 +230,15 @@ func (s *Service) withdraw(ctx context.Context, log *slog.Logger, a actor, req a
 	if a.ID != req.RequesterID {
 		return Reply{Text: texts.Text(a.Lang, messages.ReplyWithdrawNotRequester, messages.Data{"Requester": Escape(req.RequesterID, 20)})}
 	}
-	updated, err := s.store.Cancel(ctx, req.ID, a.ID)
+	cl := s.channelLang()
+	updated, err := s.store.Cancel(ctx, req.ID, a.ID, func(u approvals.Request) []approvals.Message {
+		return []approvals.Message{s.owedCard(u, texts.Text(cl, messages.StatusWithdrawn, messages.Data{"Decider": Escape(a.ID, 20), "When": slackTime(cl, u.DecidedAt)}), false)}
+	})
 	if reply, handled := s.transitionFailed(ctx, log, a.Lang, err); handled {
 		return reply
 	}
 	s.metrics.Decision("cancelled")
 	s.announceRequest(updated, approvals.OutcomeCancelled, a, req.CorrelationID)
-	cl := s.channelLang()
-	s.updateCard(ctx, log, updated, texts.Text(cl, messages.StatusWithdrawn, messages.Data{"Decider": Escape(a.ID, 20), "When": slackTime(cl, updated.DecidedAt)}))
 	return Reply{Text: texts.Text(a.Lang, messages.ReplyWithdrawn, nil)}
 }
 
@@ -327,30 +344,36 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 		log.Error("reset failed", "err", out.err)
 		s.metrics.Reset("failed")
 		cl := s.channelLang()
-		s.finish(ctx, log, claimed, approvals.StateFailed, partnerDetail(out.err), a, correlationID)
-		s.updateCard(ctx, log, claimed, texts.Text(cl, messages.StatusFailed, messages.Data{"Problem": partnerProblem(ctx, cl, out.err)}))
+		cardStatus := texts.Text(cl, messages.StatusFailed, messages.Data{"Problem": partnerProblem(ctx, cl, out.err)})
 		problem := partnerProblem(ctx, a.Lang, out.err)
-		s.notify(ctx, log, claimed.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.NoticeFailed, messages.Data{
-			"User": Escape(claimed.TargetUPN, 120), "Problem": problem})})
+		s.finish(ctx, log, claimed, approvals.StateFailed, partnerDetail(out.err), a, correlationID, func(u approvals.Request) []approvals.Message {
+			return []approvals.Message{s.owedCard(u, cardStatus, false), owedDM(u, u.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.NoticeFailed, messages.Data{
+				"User": Escape(u.TargetUPN, 120), "Problem": problem})})}
+		})
 		return Reply{Text: texts.Text(a.Lang, messages.ReplyFailed, messages.Data{"Problem": problem})}
 	case !out.delivered:
 		s.metrics.Reset("delivery_failed")
-		s.finish(ctx, log, claimed, approvals.StateDone, "password set in Partner Center; ephemeral DM failed, password lost", a, correlationID)
+		s.finish(ctx, log, claimed, approvals.StateDone, "password set in Partner Center; ephemeral DM failed, password lost", a, correlationID, func(u approvals.Request) []approvals.Message {
+			return []approvals.Message{s.owedCard(u, texts.Text(s.channelLang(), messages.StatusDeliveryFailed, nil), false),
+				owedDM(u, u.RequesterID, Notice{Lang: a.Lang, Text: lostPasswordText(a.Lang, target)})}
+		})
 		s.recordOutcome(ctx, approvals.Event{
 			ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID, RequestID: claimed.ID,
 			TenantID: claimed.TenantID, CustomerDomain: claimed.CustomerDomain, TargetObjectID: claimed.TargetObjectID, TargetUPN: claimed.TargetUPN,
 			Outcome: approvals.OutcomeDeliveryFailed, Detail: "the ephemeral DM failed; the password is gone",
 		})
-		s.updateCard(ctx, log, claimed, texts.Text(s.channelLang(), messages.StatusDeliveryFailed, nil))
-		s.notifyLostPassword(ctx, log, a, target)
 		return Reply{Text: lostPasswordText(a.Lang, target)}
 	}
 	s.metrics.Reset("done")
-	done := s.finish(ctx, log, claimed, approvals.StateDone, "temporary password delivered by ephemeral DM; change required at next sign-in", a, correlationID)
 	cl := s.channelLang()
-	s.updateCard(ctx, log, claimed, texts.Text(cl, messages.StatusDone, messages.Data{"Requester": Escape(a.ID, 20), "When": slackTime(cl, done)}))
-	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.NoticeDone, messages.Data{
-		"User": Escape(claimed.TargetUPN, 120), "Customer": Escape(claimed.CustomerName, 100), "When": slackTime(a.Lang, done)})}, claimed))
+	s.finish(ctx, log, claimed, approvals.StateDone, "temporary password delivered by ephemeral DM; change required at next sign-in", a, correlationID, func(u approvals.Request) []approvals.Message {
+		done := u.FinishedAt
+		return []approvals.Message{
+			s.owedCard(u, texts.Text(cl, messages.StatusDone, messages.Data{"Requester": Escape(a.ID, 20), "When": slackTime(cl, done)}), false),
+			owedDM(u, u.RequesterID, followUps(Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.NoticeDone, messages.Data{
+				"User": Escape(u.TargetUPN, 120), "Customer": Escape(u.CustomerName, 100), "When": slackTime(a.Lang, done)})}, u)),
+		}
+	})
 	return Reply{Text: texts.Text(a.Lang, messages.ReplyDone, nil)}
 }
 

@@ -90,7 +90,7 @@ func TestApproval_HappyPath(t *testing.T) {
 func TestApproval_PostApprovalFails(t *testing.T) {
 	h := newHarness(t, true)
 	h.msg.postApprovalFn = func(context.Context, string, Card) (MessageRef, error) {
-		return MessageRef{}, errors.New("slack: chat.postMessage: not_in_channel")
+		return MessageRef{}, slackError{"chat.postMessage", "not_in_channel", true}
 	}
 	reply := h.slash(requester, slashText)
 	wantContains(t, "reply", reply, "could not post to the approval channel", "<#"+approvalChannel+">", "withdrawn")
@@ -108,9 +108,13 @@ func TestApproval_PostApprovalFails(t *testing.T) {
 	if got, want := h.outcomes(), []approvals.Outcome{approvals.OutcomeRequested, approvals.OutcomeRefused, approvals.OutcomeCancelled}; !reflect.DeepEqual(got, want) {
 		t.Errorf("audit outcomes = %v; want %v", got, want)
 	}
-	if n := len(h.noticesTo(requester)); n != 0 {
-		t.Errorf("%d pending notices sent for a request nobody can see", n)
+	// No pending notice for a request nobody can see; one DM says it was
+	// withdrawn, in case the requester's reply came before Slack's refusal.
+	ns := h.noticesTo(requester)
+	if len(ns) != 1 {
+		t.Fatalf("%d DMs to the requester; want only the withdrawal: %+v", len(ns), ns)
 	}
+	wantContains(t, "withdrawal DM", ns[0].Text, "could not post to the approval channel", "withdrawn")
 	// Nobody can approve the withdrawn request.
 	reply = h.click(ActionApprove, r.ID, approver)
 	wantContains(t, "late approve", reply, "withdrawn")
@@ -121,10 +125,10 @@ func TestApproval_PostApprovalFails(t *testing.T) {
 func TestApproval_NotifyFailuresDoNotChangeOutcomes(t *testing.T) {
 	h := newHarness(t, true)
 	h.msg.notifyFn = func(context.Context, string, Notice) error {
-		return errors.New("slack: chat.postMessage: channel_not_found")
+		return slackError{"chat.postMessage", "channel_not_found", true}
 	}
 	h.msg.updateApprovalFn = func(context.Context, MessageRef, Card) error {
-		return errors.New("slack: chat.update: message_not_found")
+		return slackError{"chat.update", "message_not_found", true}
 	}
 
 	reply := h.slash(requester, slashText)
@@ -144,8 +148,10 @@ func TestApproval_NotifyFailuresDoNotChangeOutcomes(t *testing.T) {
 		t.Errorf("Notify attempted %d times; want pending, approved and done notices attempted", n)
 	}
 	logs := h.logs.String()
-	wantContains(t, "logs", logs, "pending notice failed", "notice failed", "channel_not_found", "approval card update failed")
-	want := []approvals.Outcome{approvals.OutcomeRequested, approvals.OutcomeApproved, approvals.OutcomeResetIntent, approvals.OutcomeResetDone}
+	wantContains(t, "logs", logs, "message given up", "channel_not_found", "message_not_found")
+	// Slack refusing the DM with the Reset button for good is the requester
+	// being unreachable, and is recorded; nothing else changes.
+	want := []approvals.Outcome{approvals.OutcomeRequested, approvals.OutcomeApproved, approvals.OutcomeRequesterUnreachable, approvals.OutcomeResetIntent, approvals.OutcomeResetDone}
 	if got := h.outcomes(); !reflect.DeepEqual(got, want) {
 		t.Errorf("audit outcomes = %v; want %v", got, want)
 	}

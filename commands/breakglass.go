@@ -45,15 +45,21 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 			"Policy": Escape(rule.Name, 60), "Tier": string(tierOf(t.need)), "Flag": breakGlassFlag})}
 	}
 	now := s.now()
+	// Loud at once, before the reset: the card (the Review card) in the
+	// approval channel is owed with the record itself.
+	status := texts.Text(s.channelLang(), messages.BreakGlassStatus, messages.Data{"Requester": Escape(a.ID, 20)})
 	r, err := s.store.CreateBreakGlass(ctx, approvals.Request{
-		RequesterID: a.ID, RequesterName: a.Name,
+		ApprovalChannel: pol.ApprovalChannel,
+		RequesterID:     a.ID, RequesterName: a.Name,
 		TenantID: c.TenantID, CustomerName: c.Name, CustomerDomain: c.Domain,
 		TargetObjectID: t.user.ObjectID, TargetUPN: t.user.UserPrincipalName, TargetDisplayName: t.user.DisplayName,
 		TargetRoles: t.roleNames, RoleNeeded: string(t.need),
 		Reason: reason, CorrelationID: correlationID,
 		ExpiresAt: now.Add(rule.ExpiresAfter), PolicyName: rule.Name, Tier: string(tierOf(t.need)),
 		Ticket: ticket, TicketURL: ticketURL, ApprovalsRequired: rule.ApprovalsRequired,
-	}, now.Add(rule.UseWithin), "reset without approval; reason: "+reason)
+	}, now.Add(rule.UseWithin), "reset without approval; reason: "+reason, func(u approvals.Request) []approvals.Message {
+		return []approvals.Message{s.owedCard(u, status, false)}
+	})
 	if err != nil {
 		log.Error("recording a break-glass request failed", "err", err)
 		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassRecordFailed, nil)}
@@ -61,22 +67,15 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	log = log.With("request_id", r.ID, "break_glass", true)
 	log.Warn("break-glass reset")
 	s.announceRequest(r, approvals.OutcomeRequested, a, correlationID)
-	s.announce(approvals.Event{
-		ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID, RequestID: r.ID,
-		TenantID: r.TenantID, CustomerDomain: r.CustomerDomain, TargetObjectID: r.TargetObjectID, TargetUPN: r.TargetUPN,
-		Outcome: approvals.OutcomeBreakGlass, Detail: ":rotating_light: reset without approval; reason: " + reason,
-	})
 
-	// Loud at once, before the reset: the card (the Review card) in the
-	// approval channel, and a DM to each security contact.
-	status := texts.Text(s.channelLang(), messages.BreakGlassStatus, messages.Data{"Requester": Escape(a.ID, 20)})
-	if ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, s.cardFor(r, status, false)); err != nil {
-		log.Error("posting the break-glass review card failed", "err", err)
-	} else if err := s.store.SetApprovalMessage(ctx, r.ID, ref.Channel, ref.TS); err != nil {
-		log.Error("recording the review card failed", "err", err)
-	} else {
-		r.ApprovalChannel, r.ApprovalTS = ref.Channel, ref.TS
+	// The card goes up before the reset, so the channel sees it as it happens
+	// (unless Slack is pacing the channel: then it shows the outcome when its
+	// turn comes).
+	s.cardOutcome(ctx, r.ID)
+	if cur, err := s.store.Get(ctx, r.ID); err == nil {
+		r = cur
 	}
+	// And a DM to each security contact.
 	for _, contact := range pol.BreakGlass.SecurityContacts {
 		cl := s.langOf(ctx, contact)
 		s.notify(ctx, log, contact, Notice{Lang: cl, Text: texts.Text(cl, messages.BreakGlassContactNotice, messages.Data{

@@ -350,6 +350,16 @@ func (m *fakeMessenger) ChannelPosts() []string {
 	return append([]string(nil), m.channelPosts...)
 }
 
+// slackError is a Slack refusal as the transport reports it: permanent ones
+// (channel_not_found, …) are not worth retrying, the others are.
+type slackError struct {
+	method, code string
+	permanent    bool
+}
+
+func (e slackError) Error() string   { return "slack " + e.method + ": " + e.code }
+func (e slackError) Permanent() bool { return e.permanent }
+
 // fakeGroups is Groups with a func field.
 type fakeGroups struct {
 	membersFn func(ctx context.Context, usergroupID string) ([]string, error)
@@ -464,10 +474,14 @@ func newHarnessOn(t *testing.T, approval bool, dsn string) *harness {
 		Now:              h.clock.Now,
 		GeneratePassword: func(int) (secret.Password, error) { return secret.NewPassword(canaryPassword), nil },
 		OpTimeout:        time.Minute,
+		// Unpaced: these tests look at what a flow sends, not at pacing
+		// (delivery_test.go does).
+		Delivery: OutboxOptions{PaceInterval: -1, AwaitCard: 2 * time.Second},
 	})
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
+	startOutbox(t, h.svc)
 	// Runs before the store closes (cleanups are LIFO).
 	t.Cleanup(h.checkNoSecretLeaked)
 	return h
@@ -487,16 +501,37 @@ func (h *harness) replica() *Service {
 		Partner: h.pc, Messenger: h.msg, Groups: h.groups, Store: store, Now: h.clock.Now,
 		GeneratePassword: func(int) (secret.Password, error) { return secret.NewPassword(canaryPassword), nil },
 		OpTimeout:        time.Minute,
+		Delivery:         OutboxOptions{PaceInterval: -1, AwaitCard: 2 * time.Second},
 	})
 	if err != nil {
 		h.t.Fatalf("NewService (replica): %v", err)
 	}
+	startOutbox(h.t, svc)
 	h.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		svc.Wait(ctx)
 	})
 	return svc
+}
+
+// startOutbox runs svc's outbox until the test ends.
+func startOutbox(t *testing.T, svc *Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); svc.RunOutbox(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// settle waits until every message the flows so far owe, and can be sent
+// now, has been sent.
+func (h *harness) settle() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.svc.settleOutbox(ctx); err != nil {
+		h.t.Fatalf("outbox did not settle: %v", err)
+	}
 }
 
 // setPolicy changes the running policy, as a config reload would.
@@ -519,6 +554,7 @@ func (h *harness) slash(userID, text string) string {
 	h.mu.Lock()
 	h.replies = append(h.replies, r.Text)
 	h.mu.Unlock()
+	h.settle()
 	return r.Text
 }
 
@@ -531,6 +567,7 @@ func (h *harness) click(kind ActionKind, requestID, userID string) string {
 	h.mu.Lock()
 	h.replies = append(h.replies, r.Text)
 	h.mu.Unlock()
+	h.settle()
 	return r.Text
 }
 
@@ -609,6 +646,7 @@ func (h *harness) lastEvent(o approvals.Outcome) approvals.Event {
 }
 
 func (h *harness) noticesTo(userID string) []Notice {
+	h.settle()
 	var out []Notice
 	for _, n := range h.msg.Notices() {
 		if n.UserID == userID {

@@ -64,11 +64,8 @@ func (s *Service) sendNudge(ctx context.Context, log *slog.Logger, pol *Policy, 
 	if n == approvals.NudgeEscalate {
 		outcome = approvals.OutcomeEscalated
 	}
-	s.announce(approvals.Event{
-		ActorID: systemActor.ID, ActorName: systemActor.Name, CorrelationID: claimed.CorrelationID, RequestID: claimed.ID,
-		TenantID: claimed.TenantID, CustomerDomain: claimed.CustomerDomain, TargetObjectID: claimed.TargetObjectID, TargetUPN: claimed.TargetUPN,
-		Outcome: outcome, Detail: detail,
-	})
+	_ = outcome // its audit row (and audit-channel line) was written by ClaimNudge
+	s.delivery.Kick()
 	s.postUnderCard(ctx, log, pol, claimed, text)
 }
 

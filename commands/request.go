@@ -31,7 +31,24 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	if t.facts != nil {
 		r.TargetFacts = t.facts.encode()
 	}
-	created, err := s.store.Create(ctx, r)
+	r.ApprovalChannel = pol.ApprovalChannel
+	if waiting, ok := s.admitCard(ctx, pol.ApprovalChannel, rule.ExpiresAfter); !ok {
+		// A burst the queue cannot absorb in time: refuse now, clearly, rather
+		// than accept a request whose card could not be posted before it expires.
+		log.Warn("approval channel queue full; request refused", "waiting", waiting)
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyQueueFull, messages.Data{"Channel": Escape(pol.ApprovalChannel, 20), "Waiting": waiting})}
+	}
+	cl := s.channelLang()
+	status := ""
+	if t.user.Synced() {
+		status = syncedWarning(cl, t.user)
+	}
+	// The card and the requester's DM are owed in the transaction that
+	// records the request: if locksmith stops right after, they still go out.
+	// The DM waits for the card, whose permalink it carries.
+	created, err := s.store.Create(ctx, r, func(c approvals.Request) []approvals.Message {
+		return []approvals.Message{s.owedCard(c, status, true), s.pendingNotice(c, a, t)}
+	})
 	if err != nil {
 		log.Error("create request failed", "err", err)
 		return Reply{Text: texts.Text(a.Lang, messages.ReplyCreateFailed, nil)}
@@ -39,61 +56,41 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	log = log.With("request_id", created.ID)
 	s.announceRequest(created, approvals.OutcomeRequested, a, correlationID)
 
-	status := ""
-	if t.user.Synced() {
-		status = syncedWarning(s.channelLang(), t.user)
-	}
-	ref, err := s.msg.PostApproval(ctx, pol.ApprovalChannel, s.cardFor(created, status, true))
-	if err != nil {
-		log.Error("post approval card failed", "err", err)
-		// Nobody could approve a request whose card was never posted: withdraw it
-		// so it does not sit pending until it expires. The audit row before the
-		// cancellation says why, so the trail does not read as if the requester
-		// withdrew it.
-		bg, cancel := detached(ctx)
-		defer cancel()
-		_ = s.audit(bg, approvals.Event{
-			ActorID: systemActor.ID, ActorName: systemActor.Name, CorrelationID: correlationID, RequestID: created.ID,
-			TenantID: created.TenantID, CustomerDomain: created.CustomerDomain, TargetObjectID: created.TargetObjectID, TargetUPN: created.TargetUPN,
-			Outcome: approvals.OutcomeRefused, Detail: "approval card could not be posted to " + pol.ApprovalChannel + "; request withdrawn automatically",
-		})
-		if cancelled, cerr := s.store.Cancel(bg, created.ID, a.ID); cerr != nil {
-			log.Error("withdraw unposted request failed", "err", cerr)
-		} else {
-			s.metrics.Decision("cancelled")
-			s.announceRequest(cancelled, approvals.OutcomeCancelled, a, correlationID)
-		}
+	switch state, _ := s.cardOutcome(ctx, created.ID); state {
+	case "abandoned":
+		// Slack refused the card for good: the deliverer withdrew the request
+		// (nobody could approve it) and told the requester.
 		return Reply{Text: texts.Text(a.Lang, messages.ReplyCardFailed, messages.Data{"Channel": Escape(pol.ApprovalChannel, 20)})}
+	case "queued":
+		return Reply{Text: texts.Text(a.Lang, messages.ReplyQueued, messages.Data{"Channel": Escape(pol.ApprovalChannel, 20)})}
 	}
-	if err := s.store.SetApprovalMessage(ctx, created.ID, ref.Channel, ref.TS); err != nil {
-		// The buttons still work (they carry only the request ID); only later card
-		// updates are lost.
-		log.Error("record approval message failed", "err", err)
-	}
+	return Reply{Text: texts.Text(a.Lang, messages.ReplySent, messages.Data{"Channel": Escape(pol.ApprovalChannel, 20)})}
+}
 
-	where := fmt.Sprintf("<#%s>", Escape(pol.ApprovalChannel, 20))
-	if ref.Permalink != "" {
-		where = texts.Text(a.Lang, messages.NoticeChannelLink, messages.Data{"URL": Escape(ref.Permalink, 300)})
-	}
+// pendingNotice is the requester's DM about their new request c, sent once
+// its card is posted, with a link to it.
+func (s *Service) pendingNotice(c approvals.Request, a actor, t target) approvals.Message {
 	notice := Notice{
 		Lang: a.Lang,
 		Text: texts.Text(a.Lang, messages.NoticePending, messages.Data{
-			"User": Escape(created.TargetUPN, 120), "Customer": Escape(created.CustomerName, 100),
-			"Where": where, "Expires": slackTime(a.Lang, created.ExpiresAt)}) + policyNote(created),
-		CancelButton: created.ID,
+			"User": Escape(c.TargetUPN, 120), "Customer": Escape(c.CustomerName, 100),
+			"Where": cardMarker, "Expires": slackTime(a.Lang, c.ExpiresAt)}) + policyNote(c),
+		CancelButton: c.ID,
 	}
 	if t.user.Synced() {
 		// Flag a synced user before anything changes (docs/partner-center.md §6.2): the requester
 		// may prefer to withdraw and reset on premises.
 		notice.Text += "\n" + syncedWarning(a.Lang, t.user)
 	}
-	if lines := cardFacts(a.Lang, created); len(lines) > 0 {
+	if lines := cardFacts(a.Lang, c); len(lines) > 0 {
 		notice.Text += "\n" + strings.Join(lines, "\n")
 	}
-	if err := s.msg.Notify(ctx, a.ID, notice); err != nil {
-		log.Error("pending notice failed", "err", err)
+	link := &cardLink{
+		Linked:   texts.Text(a.Lang, messages.NoticeChannelLink, messages.Data{"URL": urlMarker}),
+		Unlinked: fmt.Sprintf("<#%s>", Escape(c.ApprovalChannel, 20)),
 	}
-	return Reply{Text: texts.Text(a.Lang, messages.ReplySent, messages.Data{"Channel": Escape(pol.ApprovalChannel, 20)})}
+	return approvals.Message{Kind: approvals.MessageDM, Channel: c.RequesterID, RequestID: c.ID, AfterPrevious: true,
+		Payload: mustJSON(outboxPayload{Notice: &notice, Link: link})}
 }
 
 // cardFor renders a request as the approval channel shows it, in the

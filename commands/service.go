@@ -95,9 +95,11 @@ type Deps struct {
 	GeneratePassword func(length int) (secret.Password, error)
 	// OpTimeout bounds one slash command or click, Partner Center retries included.
 	OpTimeout time.Duration
-	// Outbox keeps outcome records the database refused until it takes them
+	// Spool keeps outcome records the database refused until it takes them
 	// (nil: memory only, lost on restart).
-	Outbox Outbox
+	Spool Spool
+	// Delivery tunes how owed Slack messages are paced (zero: defaults).
+	Delivery OutboxOptions
 	// LateRetryFirst is the first wait before retrying a refused outcome write
 	// (default 1 s; it doubles up to a minute).
 	LateRetryFirst time.Duration
@@ -121,7 +123,8 @@ type Service struct {
 	genPW     func(int) (secret.Password, error)
 	opTimeout time.Duration
 	policy    atomic.Pointer[Policy]
-	outbox    Outbox
+	spool     Spool
+	delivery  *deliverer    // sends the Slack messages state changes owe
 	homes     HomePublisher // nil: no App Home
 	homeUsers userSet
 
@@ -147,10 +150,10 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	s := &Service{
 		pc: d.Partner, dir: d.Directory, msg: d.Messenger, groups: d.Groups, people: d.People, store: d.Store,
 		log: d.Logger, metrics: d.Metrics, now: d.Now, genPW: d.GeneratePassword, opTimeout: d.OpTimeout,
-		outbox: d.Outbox, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}), homes: d.Homes,
+		spool: d.Spool, lateRetryFirst: d.LateRetryFirst, stopping: make(chan struct{}), homes: d.Homes,
 	}
-	if s.outbox == nil {
-		s.outbox = &memoryOutbox{}
+	if s.spool == nil {
+		s.spool = &memorySpool{}
 	}
 	if s.lateRetryFirst <= 0 {
 		s.lateRetryFirst = time.Second
@@ -174,6 +177,11 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	if err := s.SetPolicy(p); err != nil {
 		return nil, err
 	}
+	s.delivery = newDeliverer(s, d.Delivery)
+	// Every audit row owes its audit-channel line, and every expiry its card
+	// update and notice, written in the same transaction (docs/outbox.md).
+	s.store.SetAnnouncer(s.auditLines)
+	s.store.SetExpiryOwe(s.expiryMessages)
 	return s, nil
 }
 
@@ -210,7 +218,7 @@ func (s *Service) SetPolicy(p Policy) error {
 func (s *Service) currentPolicy() *Policy { return s.policy.Load() }
 
 // Stop tells background retries of late writes to give up: they are spooled in
-// the Outbox and replayed at the next start. Audit-channel posts finish.
+// the Spool and replayed at the next start.
 func (s *Service) Stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
 
 // Wait blocks until background work (late outcome rows, audit-channel posts) is
@@ -585,27 +593,22 @@ func (s *Service) audit(ctx context.Context, e approvals.Event) error {
 		s.log.Error("audit write failed", "correlation_id", e.CorrelationID, "outcome", e.Outcome, "err", err)
 		return err
 	}
-	s.announce(stored)
+	_ = stored
+	s.delivery.Kick()
 	return nil
 }
 
-// announce posts an audit row to the audit channel, if one is configured. It runs
-// in the background: the channel is a convenience, the database is the record.
-func (s *Service) announce(e approvals.Event) {
+// auditLines is what every audit row owes: its line in the audit channel,
+// if one is configured. The store calls it inside the transaction that
+// appends the row, so the line is delivered even if locksmith stops right
+// after (docs/outbox.md).
+func (s *Service) auditLines(e approvals.Event) []approvals.Message {
 	ch := s.currentPolicy().AuditChannel
 	if ch == "" {
-		return
+		return nil
 	}
 	text := auditLine(s.channelLang(), e)
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := s.msg.PostChannel(ctx, ch, text); err != nil {
-			s.log.Warn("audit channel post failed", "correlation_id", e.CorrelationID, "err", err)
-		}
-	}()
+	return []approvals.Message{{Kind: approvals.MessageChannel, Channel: ch, RequestID: e.RequestID, Payload: mustJSON(outboxPayload{Text: text})}}
 }
 
 // auditLine is the one-line form of an audit row for the audit channel. The

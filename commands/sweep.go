@@ -45,14 +45,23 @@ func (s *Service) pruneVelocity(ctx context.Context) error {
 func (s *Service) reportExpired(ctx context.Context, log *slog.Logger, r approvals.Request) {
 	s.metrics.Decision("expired")
 	s.announceRequest(r, approvals.OutcomeExpired, systemActor, r.CorrelationID)
-	cl, rl := s.channelLang(), s.langOf(ctx, r.RequesterID)
-	cardID, noticeID, when := messages.StatusExpiredUndecided, messages.NoticeExpiredUndecided, r.ExpiresAt
+}
+
+// expiryMessages is what an expiry owes: the card loses its buttons and the
+// requester is told. The store writes them in the expiring transaction. The
+// notice is worded when it is sent, in the requester's language then: the
+// expiry happens inside a database transaction, where asking Slack for a
+// locale would hold the write lock.
+func (s *Service) expiryMessages(r approvals.Request) []approvals.Message {
+	cl := s.channelLang()
+	cardID, when := messages.StatusExpiredUndecided, r.ExpiresAt
 	if !r.DecidedAt.IsZero() {
-		cardID, noticeID, when = messages.StatusExpiredUnused, messages.NoticeExpiredUnused, r.UseBy
+		cardID, when = messages.StatusExpiredUnused, r.UseBy
 	}
-	s.updateCard(ctx, log, r, texts.Text(cl, cardID, messages.Data{"Decider": Escape(r.DeciderID, 20), "When": slackTime(cl, when)}))
-	s.notify(ctx, log, r.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, noticeID, messages.Data{
-		"User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100), "When": slackTime(rl, when)})})
+	return []approvals.Message{
+		s.owedCard(r, texts.Text(cl, cardID, messages.Data{"Decider": Escape(r.DeciderID, 20), "When": slackTime(cl, when)}), false),
+		{Kind: approvals.MessageDM, Channel: r.RequesterID, RequestID: r.ID, Payload: mustJSON(outboxPayload{Render: "expired"})},
+	}
 }
 
 // staleResetAfter is how long a request may sit in resetting before locksmith
@@ -80,7 +89,14 @@ func (s *Service) reconcile(ctx context.Context) error {
 			// it: not unknown, just late.
 			continue
 		}
-		closed, err := s.store.MarkOutcomeUnknown(ctx, r.ID, s.staleResetAfter())
+		cl, rl := s.channelLang(), s.langOf(ctx, r.RequesterID)
+		closed, err := s.store.MarkOutcomeUnknown(ctx, r.ID, s.staleResetAfter(), func(u approvals.Request) []approvals.Message {
+			return []approvals.Message{
+				s.owedCard(u, texts.Text(cl, messages.StatusInterrupted, nil), false),
+				owedDM(u, u.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, messages.NoticeInterrupted, messages.Data{
+					"User": Escape(u.TargetUPN, 120), "Customer": Escape(u.CustomerName, 100)})}),
+			}
+		})
 		if err != nil {
 			continue // another replica got there first, or the store is down: next sweep
 		}
@@ -88,10 +104,6 @@ func (s *Service) reconcile(ctx context.Context) error {
 		rlog.Warn("reset interrupted by a restart; outcome unknown")
 		s.metrics.Reset("unknown")
 		s.announceRequest(closed, approvals.OutcomeResetUnknown, systemActor, r.CorrelationID)
-		s.updateCard(ctx, rlog, closed, texts.Text(s.channelLang(), messages.StatusInterrupted, nil))
-		rl := s.langOf(ctx, r.RequesterID)
-		s.notify(ctx, rlog, r.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, messages.NoticeInterrupted, messages.Data{
-			"User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100)})})
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ func (h *harness) sweep() {
 	if err := h.svc.Sweep(context.Background()); err != nil {
 		h.t.Fatalf("Sweep: %v", err)
 	}
+	h.settle()
 }
 
 func TestSweep_PendingExpires(t *testing.T) {
@@ -230,12 +230,16 @@ func TestExpiryDuringClickUpdatesCardAndNotifies(t *testing.T) {
 func TestSweep_SlackFailuresDoNotChangeOutcome(t *testing.T) {
 	h := newHarness(t, true)
 	id := h.request()
-	h.msg.notifyFn = func(context.Context, string, Notice) error { return errors.New("slack: ratelimited") }
-	h.msg.updateApprovalFn = func(context.Context, MessageRef, Card) error { return errors.New("slack: message_not_found") }
+	h.msg.notifyFn = func(context.Context, string, Notice) error {
+		return slackError{"chat.postMessage", "cannot_dm_bot", true}
+	}
+	h.msg.updateApprovalFn = func(context.Context, MessageRef, Card) error {
+		return slackError{"chat.update", "message_not_found", true}
+	}
 	h.clock.Advance(30 * time.Minute)
 	h.sweep()
 	h.wantState(id, approvals.StateExpired)
-	wantContains(t, "logs", h.logs.String(), "notice failed", "approval card update failed", "ratelimited")
+	wantContains(t, "logs", h.logs.String(), "message given up", "cannot_dm_bot", "message_not_found")
 	attempts := len(h.msg.Notices())
 	h.sweep()
 	if n := len(h.msg.Notices()); n != attempts {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,31 +52,36 @@ func (s *Service) transitionFailed(ctx context.Context, log *slog.Logger, lang m
 	return Reply{Text: texts.Text(lang, messages.ReplySaveFailed, nil)}, true
 }
 
-// announceRequest mirrors a transition's audit row (written by the store in the
-// transition's own transaction) to the audit channel.
-func (s *Service) announceRequest(r approvals.Request, outcome approvals.Outcome, a actor, correlationID string) {
-	s.announce(approvals.Event{
-		ActorID: a.ID, ActorName: a.Name, CorrelationID: correlationID, RequestID: r.ID,
-		TenantID: r.TenantID, CustomerDomain: r.CustomerDomain, TargetObjectID: r.TargetObjectID, TargetUPN: r.TargetUPN,
-		Outcome: outcome, Detail: r.Detail,
-	})
+// announceRequest follows a transition: its audit row and the row's
+// audit-channel line were written in the transition's transaction; this wakes
+// the outbox to send what it owes and refreshes the App Homes it touches.
+func (s *Service) announceRequest(r approvals.Request, _ approvals.Outcome, _ actor, _ string) {
+	s.delivery.Kick()
 	s.refreshHomes(r)
 }
 
 // finish moves a claimed request to done or failed. Partner Center has already
 // acted, so a store failure here must not lose the outcome: it is retried in the
 // background until the store accepts it. It returns the finishing time.
-func (s *Service) finish(ctx context.Context, log *slog.Logger, r approvals.Request, state approvals.State, detail string, a actor, correlationID string) time.Time {
+//
+// owe is what the outcome owes in Slack (the card's status, the requester's
+// notice), written with it. When the store refuses the outcome, the messages
+// are owed on their own instead, so the requester still hears.
+func (s *Service) finish(ctx context.Context, log *slog.Logger, r approvals.Request, state approvals.State, detail string, a actor, correlationID string, owe ...approvals.Owe) time.Time {
 	outcome := approvals.OutcomeResetDone
 	if state == approvals.StateFailed {
 		outcome = approvals.OutcomeResetFailed
 	}
 	fctx, cancel := detached(ctx)
-	finished, err := s.store.FinishReset(fctx, r.ID, state, detail)
+	finished, err := s.store.FinishReset(fctx, r.ID, state, detail, owe...)
 	cancel()
 	if err == nil {
 		s.announceRequest(finished, outcome, a, correlationID)
 		return finished.FinishedAt
+	}
+	for _, o := range owe {
+		r.State, r.FinishedAt = state, s.now()
+		s.enqueue(ctx, log, o(r)...)
 	}
 	log.Error("recording the reset outcome failed; spooled and retrying", "err", err)
 	s.metrics.AuditWriteFailed()
@@ -83,38 +89,63 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, r approvals.Requ
 	return s.now()
 }
 
-// updateCard rewrites the approval card with a status line and no buttons.
+// updateCard owes the approval card a new status line without buttons,
+// after a change already committed (see enqueue).
 func (s *Service) updateCard(ctx context.Context, log *slog.Logger, r approvals.Request, status string) {
-	if r.ApprovalChannel == "" || r.ApprovalTS == "" {
+	if r.ApprovalChannel == "" {
 		return
 	}
-	ref := MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}
-	uctx, cancel := detached(ctx)
-	defer cancel()
-	if err := s.msg.UpdateApproval(uctx, ref, s.cardFor(r, status, false)); err != nil {
-		log.Error("approval card update failed", "err", err)
-	}
+	s.enqueue(ctx, log, s.owedCard(r, status, false))
 }
 
-// notify DMs a notice; a failure is logged, never fatal: the state is already saved.
+// notify owes userID a DM, after a change already committed (see enqueue).
 func (s *Service) notify(ctx context.Context, log *slog.Logger, userID string, n Notice) {
-	nctx, cancel := detached(ctx)
-	defer cancel()
-	if err := s.msg.Notify(nctx, userID, n); err != nil {
-		log.Error("notice failed", "to", userID, "err", err)
-	}
+	s.enqueue(ctx, log, approvals.Message{Kind: approvals.MessageDM, Channel: userID, Payload: mustJSON(outboxPayload{Notice: &n})})
 }
 
-// updatePendingCard rewrites the card of a request still pending (after one of
-// several approvals): progress shown, buttons kept.
-func (s *Service) updatePendingCard(ctx context.Context, log *slog.Logger, r approvals.Request) {
-	if r.ApprovalChannel == "" || r.ApprovalTS == "" {
+// updatePendingCard owes the card of a request still pending (after one of
+// several approvals) its progress, buttons kept.
+func (s *Service) updatePendingCard(r approvals.Request) approvals.Message {
+	return s.owedCard(r, fmt.Sprintf("Waiting for approval: %s", progress(r)), true)
+}
+
+// enqueue records messages owed by a change that is already committed, for
+// the steps whose store call does not take the messages with it: durable
+// from here on, though not in the change's own transaction. If the database
+// refuses even that, they are sent directly, once, as before the outbox.
+func (s *Service) enqueue(ctx context.Context, log *slog.Logger, msgs ...approvals.Message) {
+	ectx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.store.Enqueue(ectx, msgs...); err != nil {
+		log.Error("could not record owed Slack messages; sending them directly", "err", err)
+		for _, m := range msgs {
+			s.sendDirect(ectx, log, m)
+		}
 		return
 	}
-	uctx, cancel := detached(ctx)
-	defer cancel()
-	status := fmt.Sprintf("Waiting for approval: %s", progress(r))
-	if err := s.msg.UpdateApproval(uctx, MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}, s.cardFor(r, status, true)); err != nil {
-		log.Error("approval card update failed", "err", err)
+	s.delivery.Kick()
+}
+
+// sendDirect sends m without the outbox (the database is refusing writes).
+func (s *Service) sendDirect(ctx context.Context, log *slog.Logger, m approvals.Message) {
+	var p outboxPayload
+	if json.Unmarshal(m.Payload, &p) != nil {
+		return
+	}
+	var err error
+	switch {
+	case m.Kind == approvals.MessageDM && p.Notice != nil:
+		err = s.msg.Notify(ctx, m.Channel, *p.Notice)
+	case m.Kind == approvals.MessageCard && p.Card != nil:
+		r, gerr := s.store.Get(ctx, m.RequestID)
+		if gerr != nil || r.ApprovalTS == "" {
+			return
+		}
+		err = s.msg.UpdateApproval(ctx, MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}, *p.Card)
+	case m.Kind == approvals.MessageChannel:
+		err = s.msg.PostChannel(ctx, m.Channel, p.Text)
+	}
+	if err != nil {
+		log.Error("direct Slack message failed", "kind", m.Kind, "err", err)
 	}
 }

@@ -89,6 +89,8 @@ const (
 	ReplyCreateFailed ID = "reply.create_failed"
 	ReplyCardFailed   ID = "reply.card_failed"
 	ReplySent         ID = "reply.sent"
+	ReplyQueued       ID = "reply.queued"
+	ReplyQueueFull    ID = "reply.queue_full"
 	NoticeChannelLink ID = "notice.channel_link"
 	NoticePending     ID = "notice.pending"
 

@@ -32,26 +32,26 @@ type FinishWrite struct {
 	ActorName string          `json:"actor_name"`
 }
 
-// Outbox keeps late writes outside the database until the database takes them,
+// Spool keeps late writes outside the database until the database takes them,
 // so that a reset's outcome is recorded even if locksmith is restarted (or
 // killed) while the database is unavailable: the outcome is recorded as soon
 // as the store allows, on restart at the latest (docs/architecture.md,
 // guarantee 2). main backs it with
 // files in a spool directory.
-type Outbox interface {
+type Spool interface {
 	Put(w LateWrite) error
 	Delete(id string) error
 	List() ([]LateWrite, error)
 }
 
-// memoryOutbox is used when no Outbox is configured: late writes still retry in
+// memorySpool is used when no Spool is configured: late writes still retry in
 // the background, but do not survive a restart.
-type memoryOutbox struct {
+type memorySpool struct {
 	mu sync.Mutex
 	m  map[string]LateWrite
 }
 
-func (o *memoryOutbox) Put(w LateWrite) error {
+func (o *memorySpool) Put(w LateWrite) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.m == nil {
@@ -61,14 +61,14 @@ func (o *memoryOutbox) Put(w LateWrite) error {
 	return nil
 }
 
-func (o *memoryOutbox) Delete(id string) error {
+func (o *memorySpool) Delete(id string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.m, id)
 	return nil
 }
 
-func (o *memoryOutbox) List() ([]LateWrite, error) {
+func (o *memorySpool) List() ([]LateWrite, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := make([]LateWrite, 0, len(o.m))
@@ -89,7 +89,7 @@ func (s *Service) late(w LateWrite) {
 	if w.HappenedAt.IsZero() {
 		w.HappenedAt = s.now()
 	}
-	if err := s.outbox.Put(w); err != nil {
+	if err := s.spool.Put(w); err != nil {
 		s.log.Error("could not spool a late write; it is kept in memory only", "correlation_id", w.CorrelationID, "err", err)
 	}
 	s.retryInBackground(w)
@@ -155,7 +155,7 @@ func (s *Service) retryInBackground(w LateWrite) {
 			cancel()
 			if err == nil {
 				s.log.Info("late write recorded", "correlation_id", w.CorrelationID)
-				if err := s.outbox.Delete(w.ID); err != nil {
+				if err := s.spool.Delete(w.ID); err != nil {
 					s.log.Error("could not remove a spooled late write", "correlation_id", w.CorrelationID, "err", err)
 				}
 				return
@@ -170,7 +170,7 @@ func (s *Service) retryInBackground(w LateWrite) {
 // at start, before the first sweep, so a reset that succeeded is recorded as
 // done rather than reconciled as "outcome unknown".
 func (s *Service) ReplayLate(ctx context.Context) error {
-	pending, err := s.outbox.List()
+	pending, err := s.spool.List()
 	if err != nil {
 		return fmt.Errorf("read spooled late writes: %w", err)
 	}
@@ -181,7 +181,7 @@ func (s *Service) ReplayLate(ctx context.Context) error {
 			continue
 		}
 		s.log.Info("spooled late write recorded", "correlation_id", w.CorrelationID)
-		if err := s.outbox.Delete(w.ID); err != nil {
+		if err := s.spool.Delete(w.ID); err != nil {
 			s.log.Error("could not remove a spooled late write", "correlation_id", w.CorrelationID, "err", err)
 		}
 	}
@@ -192,7 +192,7 @@ func (s *Service) ReplayLate(ctx context.Context) error {
 // its outbox, waiting for the store: the reconciler must not call them
 // unknown.
 func (s *Service) spooledFinishes() map[string]bool {
-	pending, err := s.outbox.List()
+	pending, err := s.spool.List()
 	if err != nil {
 		s.log.Error("read spooled late writes", "err", err)
 		return nil
