@@ -330,6 +330,7 @@ func (h *harness) replyTo(envelopeID string) string {
 			if err := json.Unmarshal(p.Body, &body); err != nil {
 				h.t.Fatalf("response_url body: %v", err)
 			}
+			h.settle()
 			return body.Text
 		}
 		select {
@@ -337,6 +338,21 @@ func (h *harness) replyTo(envelopeID string) string {
 			h.t.Fatalf("no reply to envelope %s", envelopeID)
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// settle waits until the Slack messages owed so far, and sendable now, are
+// sent (the outbox delivers them after the reply).
+func (h *harness) settle() {
+	h.t.Helper()
+	h.mu.Lock()
+	a := h.app
+	h.mu.Unlock()
+	if a == nil {
+		return
+	}
+	if err := a.svc.WaitOutboxIdle(h.ctx()); err != nil {
+		h.t.Fatalf("outbox never idle: %v", err)
 	}
 }
 

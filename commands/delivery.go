@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/locksmithbot/locksmith/approvals"
@@ -152,8 +153,18 @@ func mustJSON(p outboxPayload) []byte {
 // owedCard is the card of r as it should now look.
 func (s *Service) owedCard(r approvals.Request, status string, buttons bool) approvals.Message {
 	c := s.cardFor(r, status, buttons)
-	return approvals.Message{Kind: approvals.MessageCard, Channel: r.ApprovalChannel, RequestID: r.ID, Payload: mustJSON(outboxPayload{Card: &c})}
+	m := approvals.Message{Kind: approvals.MessageCard, Channel: r.ApprovalChannel, RequestID: r.ID, Payload: mustJSON(outboxPayload{Card: &c})}
+	if r.ApprovalTS != "" {
+		// Editing a posted card is not posting to the channel: Slack limits
+		// chat.update per workspace, not per channel, so edits do not wait
+		// behind new cards (they stay in order with the card's other writes).
+		m.PaceKey = paceUpdates
+	}
+	return m
 }
+
+// paceUpdates is the allowance chat.update is sent under.
+const paceUpdates = "chat.update"
 
 // owedDM is a DM to userID about r.
 func owedDM(r approvals.Request, userID string, n Notice) approvals.Message {
@@ -178,7 +189,8 @@ type deliverer struct {
 	claimer string
 	log     *slog.Logger
 
-	kick chan struct{} // something new to send
+	kick    chan struct{} // something new to send
+	running atomic.Bool   // RunOutbox is delivering
 
 	mu       sync.Mutex
 	inFlight map[string]bool      // pace keys being sent from here
@@ -221,6 +233,8 @@ func (d *deliverer) changes() <-chan struct{} {
 // other replicas left.
 func (s *Service) RunOutbox(ctx context.Context) {
 	d := s.delivery
+	d.running.Store(true)
+	defer d.running.Store(false)
 	sends := make(chan struct{}, maxConcurrentSends)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -626,12 +640,15 @@ func (s *Service) OutboxQueues(ctx context.Context) ([]approvals.QueueStat, erro
 	return s.store.Queued(ctx)
 }
 
-// settleOutbox waits (up to ctx) until nothing owed is due or being sent:
-// everything deliverable now has been delivered. Messages waiting for a
-// retry or a paced channel do not count as due until their time. Tests use
-// it to observe a flow's messages without sleeping.
-func (s *Service) settleOutbox(ctx context.Context) error {
+// WaitOutboxIdle waits (up to ctx) until nothing owed is due or being sent:
+// everything deliverable now has been delivered, paced channels included.
+// Messages waiting to retry after a failure do not count until their time.
+// Tests use it to observe a flow's messages without sleeping.
+func (s *Service) WaitOutboxIdle(ctx context.Context) error {
 	d := s.delivery
+	if !d.running.Load() {
+		return nil // nothing here is delivering: another process will
+	}
 	idle := func() bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()

@@ -529,7 +529,7 @@ func (h *harness) settle() {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.svc.settleOutbox(ctx); err != nil {
+	if err := h.svc.WaitOutboxIdle(ctx); err != nil {
 		h.t.Fatalf("outbox did not settle: %v", err)
 	}
 }
