@@ -98,3 +98,47 @@ func TestOps_ReloadPolicy(t *testing.T) {
 		t.Fatalf("a broken reload changed the policy: %q", r)
 	}
 }
+
+// TestOps_ReadyzFailsWhileTheSocketIsSilent: a half-open Slack socket (TCP up,
+// nothing arriving) makes /readyz fail with the reason while slack-go still
+// holds it, before it gives up on it, and /readyz recovers once slack-go's
+// next socket is up.
+func TestOps_ReadyzFailsWhileTheSocketIsSilent(t *testing.T) {
+	oldPing, oldSuspect := slackPingTimeout, slackSuspectAfter
+	// The fake pings every 200 ms: one second of silence is five missed PINGs,
+	// and slack-go gives up 5 to 10 s after the last one.
+	slackPingTimeout, slackSuspectAfter = 5*time.Second, time.Second
+	t.Cleanup(func() { slackPingTimeout, slackSuspectAfter = oldPing, oldSuspect })
+	h := newHarness(t, harnessOptions{approval: false})
+	h.start()
+	h.waitFor("ready", func() bool { code, _ := h.get("/readyz"); return code == 200 })
+
+	stalled := h.slack.Stall()
+	if stalled == 0 {
+		t.Fatal("no live socket to stall")
+	}
+	var body string
+	h.waitFor("/readyz 503", func() bool {
+		code, b := h.get("/readyz")
+		body = b
+		return code == http.StatusServiceUnavailable
+	})
+	// Still the socket slack-go dialled first, open: it has not given up on it.
+	if n, open := h.slack.Connections(), h.slack.OpenConnections(); n != stalled || open != 1 {
+		t.Fatalf("/readyz failed only after a reconnect: %d sockets opened, %d open; want %d and 1 (body %q)", n, open, stalled, body)
+	}
+	if !strings.Contains(body, "Slack socket suspect: no frame or ping for ") || !strings.Contains(body, "limit 1s") {
+		t.Fatalf("/readyz body %q does not say the socket is suspect", body)
+	}
+
+	h.waitFor("ready again", func() bool { code, _ := h.get("/readyz"); return code == 200 })
+	if n := h.slack.Connections(); n <= stalled {
+		t.Fatalf("/readyz recovered on the stalled socket (%d sockets opened)", n)
+	}
+	if err := h.slack.WaitConnectionClosed(h.ctx(), stalled); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
+		t.Fatalf("after the new socket: %q", r)
+	}
+}
