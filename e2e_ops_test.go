@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/locksmithbot/locksmith/internal/fakeslack"
 )
 
 func (h *harness) get(path string) (int, string) {
@@ -140,5 +142,37 @@ func TestOps_ReadyzFailsWhileTheSocketIsSilent(t *testing.T) {
 	}
 	if r := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
 		t.Fatalf("after the new socket: %q", r)
+	}
+}
+
+// TestOps_SlackRateLimitedMetric: each 429 from Slack is counted per method,
+// with Retry-After (which the bot waits out) or without.
+func TestOps_SlackRateLimitedMetric(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: false})
+	h.start()
+	h.slack.Fail("chat.postEphemeral", fakeslack.Failure{Status: 429, RetryAfter: 1, Times: 1})
+	h.slack.Fail("response_url", fakeslack.Failure{Status: 429, Times: 1})
+	if r := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
+		t.Fatalf("reply = %q", r)
+	}
+	// Every attempt has been observed once the password (429, then delivered)
+	// and the reply (response_url 429, then chat.postEphemeral) are out.
+	var metrics string
+	h.waitFor("every Slack call observed", func() bool {
+		_, metrics = h.get("/metrics")
+		return strings.Contains(metrics, `locksmith_slack_api_calls_total{method="chat.postEphemeral",result="ok"} 2`) &&
+			strings.Contains(metrics, `locksmith_slack_api_calls_total{method="response_url",result="http_429"} 1`)
+	})
+	for _, want := range []string{
+		`locksmith_slack_rate_limited_total{method="chat.postEphemeral"} 1`,
+		`locksmith_slack_rate_limited_total{method="response_url"} 1`,
+		`locksmith_slack_api_calls_total{method="chat.postEphemeral",result="ratelimited"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metrics, `locksmith_slack_rate_limited_total{method="chat.postMessage"}`) {
+		t.Error("a method Slack never limited is counted")
 	}
 }
