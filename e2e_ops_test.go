@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/locksmithbot/locksmith/internal/fakeslack"
 )
 
 func (h *harness) get(path string) (int, string) {
@@ -96,5 +98,81 @@ func TestOps_ReloadPolicy(t *testing.T) {
 	time.Sleep(0)
 	if r := h.slash(mallory, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
 		t.Fatalf("a broken reload changed the policy: %q", r)
+	}
+}
+
+// TestOps_ReadyzFailsWhileTheSocketIsSilent: a half-open Slack socket (TCP up,
+// nothing arriving) makes /readyz fail with the reason while slack-go still
+// holds it, before it gives up on it, and /readyz recovers once slack-go's
+// next socket is up.
+func TestOps_ReadyzFailsWhileTheSocketIsSilent(t *testing.T) {
+	oldPing, oldSuspect := slackPingTimeout, slackSuspectAfter
+	// The fake pings every 200 ms: one second of silence is five missed PINGs,
+	// and slack-go gives up 5 to 10 s after the last one.
+	slackPingTimeout, slackSuspectAfter = 5*time.Second, time.Second
+	t.Cleanup(func() { slackPingTimeout, slackSuspectAfter = oldPing, oldSuspect })
+	h := newHarness(t, harnessOptions{approval: false})
+	h.start()
+	h.waitFor("ready", func() bool { code, _ := h.get("/readyz"); return code == 200 })
+
+	stalled := h.slack.Stall()
+	if stalled == 0 {
+		t.Fatal("no live socket to stall")
+	}
+	var body string
+	h.waitFor("/readyz 503", func() bool {
+		code, b := h.get("/readyz")
+		body = b
+		return code == http.StatusServiceUnavailable
+	})
+	// Still the socket slack-go dialled first, open: it has not given up on it.
+	if n, open := h.slack.Connections(), h.slack.OpenConnections(); n != stalled || open != 1 {
+		t.Fatalf("/readyz failed only after a reconnect: %d sockets opened, %d open; want %d and 1 (body %q)", n, open, stalled, body)
+	}
+	if !strings.Contains(body, "Slack socket suspect: no frame or ping for ") || !strings.Contains(body, "limit 1s") {
+		t.Fatalf("/readyz body %q does not say the socket is suspect", body)
+	}
+
+	h.waitFor("ready again", func() bool { code, _ := h.get("/readyz"); return code == 200 })
+	if n := h.slack.Connections(); n <= stalled {
+		t.Fatalf("/readyz recovered on the stalled socket (%d sockets opened)", n)
+	}
+	if err := h.slack.WaitConnectionClosed(h.ctx(), stalled); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
+		t.Fatalf("after the new socket: %q", r)
+	}
+}
+
+// TestOps_SlackRateLimitedMetric: each 429 from Slack is counted per method,
+// with Retry-After (which the bot waits out) or without.
+func TestOps_SlackRateLimitedMetric(t *testing.T) {
+	h := newHarness(t, harnessOptions{approval: false})
+	h.start()
+	h.slack.Fail("chat.postEphemeral", fakeslack.Failure{Status: 429, RetryAfter: 1, Times: 1})
+	h.slack.Fail("response_url", fakeslack.Failure{Status: 429, Times: 1})
+	if r := h.slash(alice, "contoso.onmicrosoft.com "+plainUPN); !strings.Contains(r, "was reset") {
+		t.Fatalf("reply = %q", r)
+	}
+	// Every attempt has been observed once the password (429, then delivered)
+	// and the reply (response_url 429, then chat.postEphemeral) are out.
+	var metrics string
+	h.waitFor("every Slack call observed", func() bool {
+		_, metrics = h.get("/metrics")
+		return strings.Contains(metrics, `locksmith_slack_api_calls_total{method="chat.postEphemeral",result="ok"} 2`) &&
+			strings.Contains(metrics, `locksmith_slack_api_calls_total{method="response_url",result="http_429"} 1`)
+	})
+	for _, want := range []string{
+		`locksmith_slack_rate_limited_total{method="chat.postEphemeral"} 1`,
+		`locksmith_slack_rate_limited_total{method="response_url"} 1`,
+		`locksmith_slack_api_calls_total{method="chat.postEphemeral",result="ratelimited"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metrics, `locksmith_slack_rate_limited_total{method="chat.postMessage"}`) {
+		t.Error("a method Slack never limited is counted")
 	}
 }

@@ -27,6 +27,7 @@ type metrics struct {
 	pcLatency     *prometheus.HistogramVec
 	slackAck      prometheus.Histogram
 	slackCalls    *prometheus.CounterVec
+	slackLimited  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -55,13 +56,16 @@ func newMetrics() *metrics {
 		slackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "locksmith_slack_api_calls_total", Help: "Slack Web API calls by method and result (ok or the Slack error code).",
 		}, []string{"method", "result"}),
+		slackLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "locksmith_slack_rate_limited_total", Help: "Slack HTTP 429 answers by Web API method (response_url included), with or without Retry-After.",
+		}, []string{"method"}),
 	}
 	bi := readBuildInfo()
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "locksmith_build_info", Help: "Always 1; the labels say which build is running.",
 	}, []string{"version", "revision", "goversion"})
 	buildInfo.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
-	m.reg.MustRegister(buildInfo, m.resets, m.decisions, m.auditFailures, m.pcRequests, m.pcLatency, m.slackAck, m.slackCalls,
+	m.reg.MustRegister(buildInfo, m.resets, m.decisions, m.auditFailures, m.pcRequests, m.pcLatency, m.slackAck, m.slackCalls, m.slackLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -112,6 +116,17 @@ func (m *metrics) observeSlackCall(method string, err error, _ time.Duration) {
 		result = slackErrorCode(err)
 	}
 	m.slackCalls.WithLabelValues(method, result).Inc()
+	if isRateLimited(err) {
+		m.slackLimited.WithLabelValues(method).Inc()
+	}
+}
+
+// isRateLimited says whether Slack answered 429: slack-go makes that a
+// *slack.RateLimitedError with Retry-After, a StatusCodeError without.
+func isRateLimited(err error) bool {
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	return errors.As(err, &rl) || (errors.As(err, &sc) && sc.Code == http.StatusTooManyRequests)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -30,28 +30,28 @@ func newOpsHandler(ready func(context.Context) error, metrics http.Handler) http
 	return mux
 }
 
-// readiness answers /readyz: the Slack socket is connected, the database
-// answers, and Partner Center issues a token. The token check is cached so a
-// probe every few seconds does not hammer Entra.
+// readiness answers /readyz: the Slack socket is connected and not suspect
+// (bot.Bot.Health), the database answers, and Partner Center issues a token.
+// The token check is cached so a probe every few seconds does not hammer Entra.
 type readiness struct {
-	connected func() bool
-	pingDB    func(context.Context) error
-	auth      func(context.Context) error
-	cacheFor  time.Duration
+	slack    func() error // its error says why, e.g. "Slack socket suspect: no frame or ping for 12s …"
+	pingDB   func(context.Context) error
+	auth     func(context.Context) error
+	cacheFor time.Duration
 
 	mu      sync.Mutex
 	authAt  time.Time
 	authErr error
 }
 
-func newReadiness(connected func() bool, pingDB, auth func(context.Context) error, cacheFor time.Duration) *readiness {
-	return &readiness{connected: connected, pingDB: pingDB, auth: auth, cacheFor: cacheFor}
+func newReadiness(slack func() error, pingDB, auth func(context.Context) error, cacheFor time.Duration) *readiness {
+	return &readiness{slack: slack, pingDB: pingDB, auth: auth, cacheFor: cacheFor}
 }
 
 func (r *readiness) check(ctx context.Context) error {
 	var problems []error
-	if !r.connected() {
-		problems = append(problems, errors.New("Slack socket not connected"))
+	if err := r.slack(); err != nil {
+		problems = append(problems, err)
 	}
 	if err := r.pingDB(ctx); err != nil {
 		problems = append(problems, fmt.Errorf("database: %w", err))

@@ -33,6 +33,8 @@ var (
 	drainTimeout      = bot.DefaultDrainTimeout  // then work not yet at Partner Center is cancelled
 	finishTimeout     = bot.DefaultFinishTimeout // then resets already sent are no longer waited for
 	readinessCacheFor = 30 * time.Second
+	slackPingTimeout  = bot.DefaultPingTimeout     // slack-go replaces a socket this long without a PING
+	slackSuspectAfter = bot.DefaultPingTimeout / 2 // /readyz fails while the socket is silent this long (docs/slack.md §1.6)
 )
 
 func newFlagSet(name, help string, stdout io.Writer) *flag.FlagSet {
@@ -152,6 +154,7 @@ func newSlackBot(cfg Config, log *slog.Logger, m *metrics) (*bot.Bot, error) {
 	return bot.New(bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		DrainTimeout: drainTimeout, FinishTimeout: finishTimeout,
+		PingTimeout: slackPingTimeout, SuspectAfter: slackSuspectAfter,
 		Logger:      log.With("component", "slack"),
 		Label:       cfg.Label,
 		LabelNote:   cfg.LabelNote,
@@ -187,7 +190,7 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("LOCKSMITH_LISTEN %s: %w", a.cfg.Listen, err)
 	}
 	a.opsAddr.Store(ln.Addr().String())
-	ready := newReadiness(a.bot.Connected, a.store.Ping, a.pc.CheckAuth, readinessCacheFor)
+	ready := newReadiness(a.bot.Health, a.store.Ping, a.pc.CheckAuth, readinessCacheFor)
 	srv := &http.Server{Handler: newOpsHandler(ready.check, a.metrics.handler()), ReadHeaderTimeout: 5 * time.Second}
 	a.log.Info("locksmith starting", "listen", ln.Addr().String(), "database", a.store.Dialect(), "approval_required", a.cfg.Policy.ApprovalRequired)
 	if choice, ok := refreshTokenChoice(ctx, a.sealed, a.cfg); ok {

@@ -45,6 +45,10 @@ const (
 
 	// socketStopWait bounds waiting for slack-go to close the socket on shutdown.
 	socketStopWait = 5 * time.Second
+
+	// DefaultPingTimeout is slack-go's own: how long it waits for Slack's next
+	// PING before dropping the socket.
+	DefaultPingTimeout = 30 * time.Second
 )
 
 // Config configures a Bot. Only the tokens are required.
@@ -97,6 +101,15 @@ type Config struct {
 	// ObserveCall, when set, is called after every Web API attempt (a retried call
 	// reports each attempt) and every response_url POST (method "response_url").
 	ObserveCall func(method string, err error, elapsed time.Duration)
+	// PingTimeout is how long slack-go waits for Slack's next WebSocket PING
+	// before it drops the socket and reconnects. It checks once per PingTimeout,
+	// so a silent socket is dropped one to two PingTimeouts after its last PING.
+	// Default DefaultPingTimeout (docs/slack.md §1.6).
+	PingTimeout time.Duration
+	// SuspectAfter is how long a connected socket may stay silent (no frame, no
+	// PING) before Health calls it suspect. Default PingTimeout/2
+	// (docs/slack.md §1.6 says why).
+	SuspectAfter time.Duration
 }
 
 // Bot is locksmith's Slack transport. Create it with New, then call Run.
@@ -105,8 +118,8 @@ type Bot struct {
 	api *slack.Client
 	log *slog.Logger
 
-	running   atomic.Bool
-	connected atomic.Bool
+	running atomic.Bool
+	watch   *socketWatch // the socket's phase and when it last heard from Slack
 
 	dmMu sync.Mutex
 	dms  map[string]string // user ID → D… channel ID; stable, so never expired
@@ -163,6 +176,12 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.PeopleCacheTTL <= 0 {
 		cfg.PeopleCacheTTL = DefaultPeopleCacheTTL
 	}
+	if cfg.PingTimeout <= 0 {
+		cfg.PingTimeout = DefaultPingTimeout
+	}
+	if cfg.SuspectAfter <= 0 {
+		cfg.SuspectAfter = cfg.PingTimeout / 2
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
@@ -185,14 +204,24 @@ func New(cfg Config) (*Bot, error) {
 		cfg:    cfg,
 		api:    api,
 		log:    cfg.Logger, // the caller names the component: a second "component" key would duplicate it
+		watch:  newSocketWatch(nil),
 		dms:    make(map[string]string),
 		groups: make(map[string]groupEntry),
 		people: make(map[string]personEntry),
 	}, nil
 }
 
-// Connected reports whether the Socket Mode WebSocket is up (for /readyz).
-func (b *Bot) Connected() bool { return b.connected.Load() }
+// Connected reports whether the Socket Mode WebSocket is up, even if it has
+// gone quiet (see Health).
+func (b *Bot) Connected() bool { return b.watch.connectedNow() }
+
+// Health says whether the Socket Mode connection can be relied on (for
+// /readyz): nil while a socket is up and something (a frame or a PING) arrived
+// on it within SuspectAfter, else a *HealthError saying why not: not connected,
+// connecting (which attempt), or suspect (silent for how long). A suspect socket
+// is healthy again as soon as anything arrives on it, or once slack-go has
+// replaced it and the new one is up.
+func (b *Bot) Health() error { return b.watch.health(b.cfg.SuspectAfter, b.cfg.PingTimeout) }
 
 // Run connects to Slack over Socket Mode and serves envelopes with wf until ctx
 // ends. It then stops reading the socket, lets queued and in-flight work finish
@@ -211,6 +240,8 @@ func (b *Bot) Run(ctx context.Context, wf commands.Workflow) error {
 
 	sm := socketmode.New(b.api,
 		socketmode.OptionReadLimit(readLimit),
+		socketmode.OptionDialer(b.watch.dialer()),
+		socketmode.OptionPingInterval(b.cfg.PingTimeout),
 		socketmode.OptionDebug(false), // it logs envelope payloads: user text
 		socketmode.OptionLog(discardLog{}),
 	)
@@ -238,7 +269,7 @@ func (b *Bot) Run(ctx context.Context, wf commands.Workflow) error {
 	go func() { sockDone <- sm.RunContext(ctx) }()
 
 	sockEnded, runErr := b.loop(ctx, rs, sockDone)
-	b.connected.Store(false)
+	b.watch.down(phaseIdle)
 	if !sockEnded {
 		// slack-go's run loop returns promptly once ctx is done (every wait in it
 		// honours ctx); wait for it so no socket goroutine outlives Run.

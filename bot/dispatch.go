@@ -59,31 +59,35 @@ type runState struct {
 func (b *Bot) handle(rs *runState, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
-		b.connected.Store(false)
-		if ce, ok := evt.Data.(*slack.ConnectingEvent); ok {
-			b.log.Info("socket mode connecting", "attempt", ce.Attempt, "connection_count", ce.ConnectionCount)
+		ce, ok := evt.Data.(*slack.ConnectingEvent)
+		if !ok {
+			ce = &slack.ConnectingEvent{}
 		}
+		b.watch.connecting(ce.Attempt)
+		b.log.Info("socket mode connecting", "attempt", ce.Attempt, "connection_count", ce.ConnectionCount)
 	case socketmode.EventTypeConnected:
-		b.connected.Store(true)
+		b.watch.connected()
 		count := 0
 		if ce, ok := evt.Data.(*socketmode.ConnectedEvent); ok {
 			count = ce.ConnectionCount
 		}
 		b.log.Info("socket mode connected", "connection_count", count)
 	case socketmode.EventTypeHello:
-		b.connected.Store(true)
+		b.watch.connected()
 	case socketmode.EventTypeConnectionError:
-		b.connected.Store(false)
-		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
-			b.log.Warn("socket mode connection failed", "attempt", ce.Attempt, "backoff_seconds", ce.Backoff.Seconds(), "error", ce.ErrorObj)
+		ce, ok := evt.Data.(*slack.ConnectionErrorEvent)
+		if !ok {
+			ce = &slack.ConnectionErrorEvent{}
 		}
+		b.watch.connecting(ce.Attempt)
+		b.log.Warn("socket mode connection failed", "attempt", ce.Attempt, "backoff_seconds", ce.Backoff.Seconds(), "error", ce.ErrorObj)
 	case socketmode.EventTypeInvalidAuth:
-		b.connected.Store(false)
+		b.watch.down(phaseRefused)
 		b.log.Error("socket mode: Slack refused SLACK_APP_TOKEN")
 	case socketmode.EventTypeDisconnect:
 		// slack-go v0.35.0 handles disconnect itself and never emits this; kept
 		// so a future version that does cannot leave /readyz stale.
-		b.connected.Store(false)
+		b.watch.down(phaseIdle)
 	case socketmode.EventTypeIncomingError:
 		var err error
 		if ie, ok := evt.Data.(*slack.IncomingEventError); ok {

@@ -1,6 +1,6 @@
 // Package fakeslack is an in-process fake of Slack for black-box tests: the Web API
 // methods the bot calls, the response_url endpoint, and the Socket Mode WebSocket
-// (hello, PINGs, envelopes, acks, disconnects).
+// (hello, PINGs, envelopes, acks, disconnects, and a half-open socket: Stall).
 //
 // It imports nothing from locksmith on purpose: it is an independent witness of the
 // wire format, built from the notes in docs/slack.md and the slack-go v0.35.0

@@ -27,12 +27,20 @@ type wsConn struct {
 	done chan struct{} // closed when the read loop has ended
 
 	// Guarded by Server.mu.
-	ready bool // hello has been written
-	dead  bool // being disconnected, failed a write, or its read loop has ended
+	ready   bool // hello has been written
+	dead    bool // being disconnected, failed a write, or its read loop has ended
+	stalled bool // half-open (see Stall): nothing is sent on it, what arrives is ignored
 }
 
 // live says whether frames may be sent to c (s.mu held).
-func (c *wsConn) live() bool { return c.ready && !c.dead }
+func (c *wsConn) live() bool { return c.ready && !c.dead && !c.stalled }
+
+// isStalled reads c.stalled under s.mu.
+func (s *Server) isStalled(c *wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.stalled
+}
 
 // write sends one text frame.
 func (c *wsConn) write(frame []byte) error {
@@ -109,9 +117,22 @@ func (s *Server) serveSocket(conn *websocket.Conn) {
 
 	conn.SetPongHandler(func(string) error {
 		s.mu.Lock()
+		if c.stalled {
+			s.mu.Unlock()
+			return nil
+		}
 		s.pongs++
 		s.broadcastLocked()
 		s.mu.Unlock()
+		return nil
+	})
+
+	conn.SetCloseHandler(func(code int, _ string) error {
+		if s.isStalled(c) {
+			return nil // a half-open socket answers nothing
+		}
+		// gorilla's default: echo the close frame.
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
 		return nil
 	})
 
@@ -127,9 +148,14 @@ func (s *Server) serveSocket(conn *websocket.Conn) {
 	}
 
 	for {
+		// Reading goes on while stalled, so the TCP connection stays open and
+		// the client's writes do not block; what it sends is dropped.
 		typ, data, err := conn.ReadMessage()
 		if err != nil {
 			break
+		}
+		if s.isStalled(c) {
+			continue
 		}
 		s.onClientFrame(c, typ, data)
 	}
@@ -194,6 +220,9 @@ func (s *Server) pingLoop(c *wsConn) {
 			t.Stop()
 			return
 		}
+		if s.isStalled(c) {
+			continue // keep waiting: the socket ends when the client closes it
+		}
 		// WriteControl may run concurrently with data writes.
 		if err := c.conn.WriteControl(websocket.PingMessage, []byte(strconv.Itoa(n)), time.Now().Add(time.Second)); err != nil {
 			return
@@ -247,7 +276,7 @@ func (s *Server) onClientFrame(c *wsConn, typ int, data []byte) {
 	}
 	env.acked = true
 	if env.conn != c.id {
-		if d := s.conns[env.conn]; d != nil && !d.dead {
+		if d := s.conns[env.conn]; d != nil && !d.dead && !d.stalled {
 			s.unexpectedLocked(fmt.Sprintf("ack for envelope %q on connection %d, but it was delivered on connection %d, which is still open",
 				a.EnvelopeID, c.id, env.conn))
 		}
@@ -546,6 +575,42 @@ func (s *Server) Disconnect(reason string) {
 	if c != nil {
 		s.disconnect(c, reason)
 	}
+}
+
+// Stall makes the newest live socket half-open, as a network path that silently
+// drops everything would: its TCP connection stays up, but from now on the fake
+// sends nothing on it (no PINGs, no envelopes: those wait for another live
+// socket) and ignores whatever the client sends on it (acks, PONGs, a close
+// frame). slack-go notices only when its ping timeout passes without a PING; it
+// then closes the socket and opens a new one, which behaves normally. Stall
+// returns the stalled socket's connection number (see Connections), or 0 when no
+// socket was live. A stalled socket does not count as live.
+func (s *Server) Stall() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.newestLiveLocked()
+	if c == nil {
+		return 0
+	}
+	c.stalled = true
+	s.broadcastLocked()
+	return c.id
+}
+
+// OpenConnections counts the sockets whose TCP connection is still open, live,
+// stalled or being disconnected: a stalled socket stays here until the client
+// closes it.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// WaitConnectionClosed waits until socket id (a connection number) has been
+// closed, by the client or the fake: e.g. until a client has given up on a
+// stalled socket.
+func (s *Server) WaitConnectionClosed(ctx context.Context, id int) error {
+	return s.waitFor(ctx, func() bool { return id <= s.opened && s.conns[id] == nil })
 }
 
 // DisconnectAll does what Disconnect does to every open socket (including one
