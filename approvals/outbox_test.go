@@ -187,6 +187,26 @@ func auditCount(t testing.TB, s *Store) int {
 	return n
 }
 
+// poisonOutbox makes the database refuse any outbox row whose payload is
+// "poison".
+func poisonOutbox(t testing.TB, s *Store) {
+	t.Helper()
+	stmts := []string{`CREATE TRIGGER outbox_poison BEFORE INSERT ON outbox WHEN NEW.payload = 'poison'
+		BEGIN SELECT RAISE(ABORT, 'poison'); END`}
+	if s.d.postgres() {
+		stmts = []string{
+			`CREATE FUNCTION outbox_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.payload = 'poison' THEN RAISE EXCEPTION 'poison'; END IF; RETURN NEW; END $$`,
+			`CREATE TRIGGER outbox_poison BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION outbox_poison()`,
+		}
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("poison the outbox: %v", err)
+		}
+	}
+}
+
 func TestOutbox_OweIsWrittenWithTheChange(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		c := newClock()
@@ -278,6 +298,30 @@ func TestOutbox_FailedOweUndoesTheChange(t *testing.T) {
 		wantState(t, s, r.ID, StatePending)
 		if rows := outboxRows(t, s); len(rows) != 0 {
 			t.Fatalf("outbox = %+v, want empty", rows)
+		}
+		if n := auditCount(t, s); n != audits {
+			t.Fatalf("audit rows = %d, want %d", n, audits)
+		}
+
+		// A message the database refuses (a trigger stands for any refusal
+		// that leaves the transaction usable, as a constraint does on
+		// SQLite) fails the transition just the same.
+		poisonOutbox(t, s)
+		poisoned := func(r Request) []Message {
+			return []Message{{Kind: MessageDM, Channel: alice, RequestID: r.ID, Payload: []byte("poison")}}
+		}
+		if _, err := s.Approve(context.Background(), r.ID, bob, "bob", c.Now().Add(time.Hour), failing, poisoned); err == nil {
+			t.Fatal("Approve succeeded though a message was refused")
+		}
+		wantState(t, s, r.ID, StatePending)
+		if rows := outboxRows(t, s); len(rows) != 0 {
+			t.Fatalf("outbox = %+v, want empty", rows)
+		}
+		s.SetAnnouncer(func(e Event) []Message {
+			return []Message{{Kind: MessageChannel, Channel: auditChannel, Payload: []byte("poison")}}
+		})
+		if _, err := s.Append(context.Background(), Event{ActorID: alice, Outcome: OutcomeRefused}); err == nil {
+			t.Fatal("Append succeeded though its announcement was refused")
 		}
 		if n := auditCount(t, s); n != audits {
 			t.Fatalf("audit rows = %d, want %d", n, audits)
