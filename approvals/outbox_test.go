@@ -490,8 +490,9 @@ func TestOutbox_AfterPrevious(t *testing.T) {
 		if err != nil || len(due) != 2 || due[0].ID != link || due[1].ID != free {
 			t.Fatalf("Due = %+v, %v; want the DM and the free line", due, err)
 		}
-		if due[0].AfterResult != "https://fake.slack/archives/C0APPROVALS/p1" || due[1].AfterResult != "" {
-			t.Fatalf("AfterResult = %q, %q", due[0].AfterResult, due[1].AfterResult)
+		if due[0].AfterResult != "https://fake.slack/archives/C0APPROVALS/p1" || due[1].AfterResult != "" ||
+			due[0].AfterState != OutboxSent || due[1].AfterState != "" {
+			t.Fatalf("AfterResult, AfterState = %q %q, %q %q", due[0].AfterResult, due[0].AfterState, due[1].AfterResult, due[1].AfterState)
 		}
 		wantState(t, s, r.ID, StatePending)
 
