@@ -265,9 +265,13 @@ func (s *Store) Claim(ctx context.Context, id int64, claimer string, pace Pace) 
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			burst := time.Duration(max(pace.Burst, 1)) * pace.Interval
+			// tat is when the allowance would be whole again had every
+			// message so far been sent one interval apart; a message may go
+			// while that lies less than burst-1 intervals ahead (burst 1:
+			// only once tat has passed).
+			tolerance := time.Duration(max(pace.Burst, 1)-1) * pace.Interval
 			if !tat.IsZero() {
-				if earliest := tat.Add(-burst); earliest.After(now) {
+				if earliest := tat.Add(-tolerance); earliest.After(now) {
 					res, wait = Paced, earliest.Sub(now)
 					return nil
 				}
@@ -344,7 +348,7 @@ func (s *Store) Retry(ctx context.Context, id int64, after time.Duration, why st
 		if err := tx.QueryRowContext(ctx, "SELECT "+s.d.dbNow()).Scan(timeCol{&now}); err != nil {
 			return err
 		}
-		tat := now.Add(retryAfter + time.Duration(max(pace.Burst, 1))*pace.Interval)
+		tat := now.Add(retryAfter + time.Duration(max(pace.Burst, 1)-1)*pace.Interval)
 		_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO outbox_pace (pace_key, tat) VALUES (?, ?)
 			ON CONFLICT (pace_key) DO UPDATE SET tat = CASE WHEN outbox_pace.tat > excluded.tat THEN outbox_pace.tat ELSE excluded.tat END`),
 			paceKey, s.d.t(tat))

@@ -27,8 +27,8 @@ CREATE INDEX outbox_order ON outbox (order_key, id);
 CREATE INDEX outbox_request ON outbox (request_id, kind);
 
 -- Each allowance's theoretical arrival time (the generic cell rate
--- algorithm): a message may go when tat - burst*interval <= now. Shared by
--- every replica, so together they keep one allowance per channel.
+-- algorithm): a message may go when tat - (burst-1)*interval <= now. Shared
+-- by every replica, so together they keep one allowance per channel.
 CREATE TABLE outbox_pace (
 	pace_key TEXT PRIMARY KEY,
 	tat      {{TIME}} NOT NULL

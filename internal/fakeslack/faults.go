@@ -122,3 +122,59 @@ func faultReply(f Failure) (reply, bool) {
 	}
 	return reply{}, false
 }
+
+// SetChannelRateLimit makes the fake refuse, as Slack does, a chat.postMessage or
+// chat.postEphemeral to a channel (a DM too, by its D… ID, whether the post named
+// the channel or the user) sooner than interval after the last accepted post to
+// that channel by the same method (each method has its own limit, as in Slack):
+// HTTP 429 with Retry-After: retryAfter and
+// {"ok":false,"error":"ratelimited"} (slack-go returns *slack.RateLimitedError),
+// and nothing is posted. A refused post does not restart the interval. Slack
+// allows about one post per second per channel, tolerating short bursts; the fake
+// tolerates none, so a bot that paces itself passes both. chat.update is not
+// limited. interval 0 turns the limit off (the default).
+func (s *Server) SetChannelRateLimit(interval time.Duration, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.postInterval = interval
+	s.postRetryAfter = retryAfter
+	clear(s.lastPost)
+}
+
+// RateLimited counts the calls of method refused by the channel limit.
+func (s *Server) RateLimited(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limitedByMethod[method]
+}
+
+// RateLimitedIn counts the posts to channel (its ID; a DM's D… ID) refused by the
+// channel limit.
+func (s *Server) RateLimitedIn(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limitedByChan[channel]
+}
+
+// postLimitedLocked reports whether a post of method to channelID must be
+// refused now, counting the refusal; a post it lets through must be recorded
+// with postedLocked once it is accepted.
+func (s *Server) postLimitedLocked(method, channelID string) (reply, bool) {
+	if s.postInterval <= 0 {
+		return reply{}, false
+	}
+	last, seen := s.lastPost[method+" "+channelID]
+	if !seen || s.now().Sub(last) >= s.postInterval {
+		return reply{}, false
+	}
+	s.limitedByMethod[method]++
+	s.limitedByChan[channelID]++
+	rep, _ := faultReply(Failure{Status: http.StatusTooManyRequests, RetryAfter: s.postRetryAfter})
+	return rep, true
+}
+
+func (s *Server) postedLocked(method, channelID string) {
+	if s.postInterval > 0 {
+		s.lastPost[method+" "+channelID] = s.now()
+	}
+}

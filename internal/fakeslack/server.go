@@ -6,6 +6,14 @@
 // wire format, built from the notes in docs/slack.md and the slack-go v0.35.0
 // source, so a bug in the bot's understanding of Slack cannot hide in a shared type.
 //
+// Faults are injected per method with Fail (see Failure): Slack errors, HTTP
+// statuses, 429 with Retry-After, redirects, delays. SetChannelRateLimit adds the
+// limit real Slack puts on posting: about one chat.postMessage per second per
+// channel; a chat.postMessage (or chat.postEphemeral) to a channel, DMs included,
+// sooner than the interval after the last accepted one there is refused with HTTP
+// 429, a Retry-After header and {"ok":false,"error":"ratelimited"}, and does not
+// post; chat.update is not under it. RateLimited and RateLimitedIn count the refusals.
+//
 // Everything it sees is recorded (calls, acks, frames, raw traffic) so tests can
 // assert on what the bot did, and anything a real Slack would reject or a correct bot
 // would never do is listed by Unexpected.
@@ -101,6 +109,14 @@ type Server struct {
 	calls    []Call
 	failures map[string][]*pendingFailure
 
+	// Per-channel posting limit (see SetChannelRateLimit).
+	postInterval    time.Duration
+	postRetryAfter  int
+	lastPost        map[string]time.Time // method + " " + channel ID → last accepted post
+	limitedByMethod map[string]int
+	limitedByChan   map[string]int
+	now             func() time.Time // the limit's clock; tests in this package move it
+
 	// Socket Mode.
 	tickets     map[string]bool // issued by apps.connections.open, single use
 	refuseDials int             // WebSocket dials still to refuse (< 0: all); see RefuseSockets
@@ -145,6 +161,10 @@ func New() *Server {
 		history:         map[string][]*Message{},
 		ephemerals:      map[ephKey][]Message{},
 		failures:        map[string][]*pendingFailure{},
+		lastPost:        map[string]time.Time{},
+		limitedByMethod: map[string]int{},
+		limitedByChan:   map[string]int{},
+		now:             time.Now,
 		tickets:         map[string]bool{},
 		conns:           map[int]*wsConn{},
 		envelopes:       map[string]*envelope{},

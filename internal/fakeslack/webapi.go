@@ -297,12 +297,16 @@ func (s *Server) chatPostMessage(p url.Values) reply {
 	if code != "" {
 		return fail(code)
 	}
+	if rep, limited := s.postLimitedLocked("chat.postMessage", c.id); limited {
+		return rep
+	}
 	threadTS := p.Get("thread_ts")
 	if threadTS != "" && s.findLocked(c.id, threadTS) == nil {
 		return fail("thread_not_found")
 	}
 	m := Message{Channel: c.id, TS: s.nextTSLocked(), User: BotUserID, Text: ct.text, Blocks: ct.blocks, ThreadTS: threadTS}
 	s.appendHistoryLocked(m)
+	s.postedLocked("chat.postMessage", c.id)
 	return ok(map[string]any{"channel": c.id, "ts": m.TS, "message": messageObject(m)})
 }
 
@@ -319,12 +323,16 @@ func (s *Server) chatPostEphemeral(p url.Values) reply {
 	if code != "" {
 		return fail(code)
 	}
+	if rep, limited := s.postLimitedLocked("chat.postEphemeral", c.id); limited {
+		return rep
+	}
 	userID := p.Get("user")
 	if !c.hasMember(userID) {
 		return fail("user_not_in_channel")
 	}
 	m := Message{Channel: c.id, TS: s.nextTSLocked(), User: userID, Text: ct.text, Blocks: ct.blocks, ThreadTS: p.Get("thread_ts")}
 	s.appendEphemeralLocked(m)
+	s.postedLocked("chat.postEphemeral", c.id)
 	return ok(map[string]any{"message_ts": m.TS})
 }
 
