@@ -50,6 +50,8 @@ type Config struct {
 	Listen      string
 	SecretKey   []byte // 32 bytes, or nil: refresh tokens then stay in memory only
 	LogLevel    slog.Level
+	// Delivery paces the Slack messages the outbox sends (LOCKSMITH_SLACK_*).
+	Delivery commands.OutboxOptions
 
 	Policy commands.Policy
 
@@ -250,6 +252,7 @@ func loadConfigFor(getenv func(string) string, forBot bool) (Config, error) {
 	if err := approvals.CheckDSN(c.DatabaseURL); err != nil {
 		add("LOCKSMITH_DATABASE_URL: %s", strings.TrimPrefix(err.Error(), "approvals: "))
 	}
+	c.Delivery = parseDelivery(env, add)
 	if lvl, err := parseLogLevel(env("LOCKSMITH_LOG_LEVEL", "info")); err != nil {
 		add("LOCKSMITH_LOG_LEVEL: %v", err)
 	} else {
@@ -652,4 +655,36 @@ func readLimit(key, v string, add func(string, ...any)) commands.Limit {
 		return commands.Limit{N: count, Window: window}
 	}
 	return commands.Limit{}
+}
+
+// parseDelivery reads how the outbox paces Slack messages. The defaults
+// follow Slack's posting limit (about one message a second per channel, short
+// bursts tolerated) and are generous about queueing: before the outbox, a
+// burst beyond a few requests failed outright.
+func parseDelivery(env func(name, def string) string, add func(string, ...any)) commands.OutboxOptions {
+	var o commands.OutboxOptions
+	if v := env("LOCKSMITH_SLACK_POST_INTERVAL", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0:
+			add("LOCKSMITH_SLACK_POST_INTERVAL: %q is not a duration like 1s (0 turns pacing off)", v)
+		case d == 0:
+			o.PaceInterval = -1 // off; Retry-After is still honoured
+		default:
+			o.PaceInterval = d
+		}
+	}
+	positive := func(name string, dst *int) {
+		if v := env(name, ""); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				add("%s: %q is not a whole number of at least 1", name, v)
+				return
+			}
+			*dst = n
+		}
+	}
+	positive("LOCKSMITH_SLACK_POST_BURST", &o.PaceBurst)
+	positive("LOCKSMITH_SLACK_QUEUE_LIMIT", &o.MaxQueued)
+	return o
 }

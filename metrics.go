@@ -72,6 +72,7 @@ func newMetrics() *metrics {
 
 // watch adds gauges read at scrape time from the store and the Partner Center client.
 func (m *metrics) watch(store *approvals.Store, pc *partner.Client) {
+	m.reg.MustRegister(newOutboxCollector(store))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "locksmith_pending_requests", Help: "Requests waiting for a decision.",
 	}, func() float64 {
@@ -93,6 +94,38 @@ func (m *metrics) watch(store *approvals.Store, pc *partner.Client) {
 		}
 		return time.Since(issued).Seconds()
 	}))
+}
+
+// outboxCollector reports the Slack outbox at scrape time: how many messages
+// wait per allowance (a channel ID, a user ID for DMs, chat.update for card
+// edits) and how long the oldest has waited. An allowance with nothing
+// waiting has no series.
+type outboxCollector struct {
+	store      *approvals.Store
+	depth, age *prometheus.Desc
+}
+
+func newOutboxCollector(store *approvals.Store) outboxCollector {
+	return outboxCollector{
+		store: store,
+		depth: prometheus.NewDesc("locksmith_outbox_depth", "Slack messages owed and not yet sent, per channel.", []string{"channel"}, nil),
+		age:   prometheus.NewDesc("locksmith_outbox_oldest_seconds", "Age of the oldest Slack message not yet sent, per channel.", []string{"channel"}, nil),
+	}
+}
+
+func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth; ch <- c.age }
+
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	queues, err := c.store.Queued(ctx)
+	if err != nil {
+		return // the database being down shows in /readyz
+	}
+	for _, q := range queues {
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(q.Depth), q.Channel)
+		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, q.Oldest.Seconds(), q.Channel)
+	}
 }
 
 func (m *metrics) handler() http.Handler {

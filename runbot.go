@@ -122,10 +122,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.T
 	}
 	svc, err := commands.NewService(cfg.Policy, commands.Deps{
 		Partner: pc, Directory: gc, Messenger: b, Groups: b, People: b, Store: store, Homes: b,
-		Logger:  log.With("component", "workflow"),
-		Metrics: m,
-		Now:     now,
-		Spool:   spool{dir: cfg.SpoolDir},
+		Logger:   log.With("component", "workflow"),
+		Metrics:  m,
+		Now:      now,
+		Spool:    spool{dir: cfg.SpoolDir},
+		Delivery: cfg.Delivery,
 	})
 	if err != nil {
 		store.Close()

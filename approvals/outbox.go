@@ -195,11 +195,15 @@ func (s *Store) Due(ctx context.Context, limit int) ([]Outgoing, error) {
 	return out, rows.Err()
 }
 
-// NextDue is how long until the earliest pending message is due (zero when
-// one is due now), or ok false when nothing is pending.
+// NextDue is how long until the next message waiting for its time (a retry
+// after a failure or a Retry-After) becomes due, or ok false when none is
+// waiting for a time. Messages already due are not counted, even when they
+// are held behind another message or a paced channel: the deliverer learns
+// when those may go from the message they wait for, or from the pace, and a
+// deliverer sleeping on "due now" for them would spin.
 func (s *Store) NextDue(ctx context.Context) (wait time.Duration, ok bool, err error) {
 	var next, now time.Time
-	err = s.db.QueryRowContext(ctx, `SELECT MIN(next_at), `+s.d.dbNow()+` FROM outbox WHERE state = 'pending'`).Scan(timeCol{&next}, timeCol{&now})
+	err = s.db.QueryRowContext(ctx, `SELECT MIN(next_at), `+s.d.dbNow()+` FROM outbox WHERE state = 'pending' AND next_at > `+s.d.dbNow()).Scan(timeCol{&next}, timeCol{&now})
 	if err != nil {
 		return 0, false, fmt.Errorf("approvals: next due message: %w", err)
 	}

@@ -71,7 +71,7 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	// The card goes up before the reset, so the channel sees it as it happens
 	// (unless Slack is pacing the channel: then it shows the outcome when its
 	// turn comes).
-	s.cardOutcome(ctx, r.ID)
+	s.cardOutcome(ctx, r.ID, 0)
 	if cur, err := s.store.Get(ctx, r.ID); err == nil {
 		r = cur
 	}

@@ -325,7 +325,7 @@ func (d *deliverer) deliverOne(ctx context.Context, m approvals.Outgoing) {
 	res, wait, err := s.store.Claim(ctx, m.ID, d.claimer, d.opts.pace())
 	if err != nil {
 		if ctx.Err() == nil {
-			d.log.Error("claiming a message failed", "message_id", m.ID, "err", err)
+			d.log.Error("claiming a message failed", "outbox_id", m.ID, "err", err)
 		}
 		return
 	}
@@ -341,7 +341,7 @@ func (d *deliverer) deliverOne(ctx context.Context, m approvals.Outgoing) {
 		d.finished()
 		return
 	}
-	log := d.log.With("message_id", m.ID, "kind", m.Kind, "request_id", m.RequestID, "attempt", m.Attempts+1)
+	log := d.log.With("outbox_id", m.ID, "kind", m.Kind, "request_id", m.RequestID, "attempt", m.Attempts+1)
 	// Detached from ctx: a send under way finishes (or times out) even while
 	// locksmith stops, so that its outcome is recorded rather than reclaimed.
 	sctx, cancel := context.WithTimeout(Paced(context.WithoutCancel(ctx)), sendTimeout)
@@ -576,12 +576,19 @@ func isOffer(payload []byte) bool {
 	return json.Unmarshal(payload, &p) == nil && p.Offer
 }
 
-// cardOutcome waits (up to AwaitCard) for the card of a new request and
-// says how it went: "sent" with its permalink, "abandoned", or "queued".
-func (s *Service) cardOutcome(ctx context.Context, requestID string) (state, permalink string) {
+// cardOutcome waits (up to AwaitCard; not at all when the card is queued
+// behind others) for the card of a new request and says how it went: "sent"
+// with its permalink, "abandoned", or "queued".
+func (s *Service) cardOutcome(ctx context.Context, requestID string, behind int) (state, permalink string) {
 	d := s.delivery
 	d.Kick()
-	deadline := time.NewTimer(d.opts.AwaitCard)
+	wait := d.opts.AwaitCard
+	if behind >= d.opts.PaceBurst {
+		// Its turn is seconds away: holding a worker for it would only delay
+		// the requests behind it. The reply says it is queued.
+		wait = 0
+	}
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
 		changed := d.changes()

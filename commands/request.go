@@ -32,7 +32,8 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 		r.TargetFacts = t.facts.encode()
 	}
 	r.ApprovalChannel = pol.ApprovalChannel
-	if waiting, ok := s.admitCard(ctx, pol.ApprovalChannel, rule.ExpiresAfter); !ok {
+	waiting, ok := s.admitCard(ctx, pol.ApprovalChannel, rule.ExpiresAfter)
+	if !ok {
 		// A burst the queue cannot absorb in time: refuse now, clearly, rather
 		// than accept a request whose card could not be posted before it expires.
 		log.Warn("approval channel queue full; request refused", "waiting", waiting)
@@ -56,7 +57,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	log = log.With("request_id", created.ID)
 	s.announceRequest(created, approvals.OutcomeRequested, a, correlationID)
 
-	switch state, _ := s.cardOutcome(ctx, created.ID); state {
+	switch state, _ := s.cardOutcome(ctx, created.ID, waiting); state {
 	case "abandoned":
 		// Slack refused the card for good: the deliverer withdrew the request
 		// (nobody could approve it) and told the requester.
