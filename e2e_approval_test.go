@@ -67,6 +67,22 @@ func (h *harness) dmWithButton(user, actionID string) fakeslack.Message {
 	return found
 }
 
+// dmWithButtonFor waits for the DM to user carrying actionID for requestID.
+func (h *harness) dmWithButtonFor(user, actionID, requestID string) fakeslack.Message {
+	h.t.Helper()
+	var found fakeslack.Message
+	h.waitFor("DM with "+actionID+" for "+requestID, func() bool {
+		for _, m := range h.dms(user) {
+			if hasButton(m.Blocks, actionID) && strings.Contains(string(m.Blocks), requestID) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
 func (h *harness) dmContaining(user, text string) {
 	h.t.Helper()
 	h.waitFor(fmt.Sprintf("DM to %s containing %q", user, text), func() bool {

@@ -100,7 +100,9 @@ func TestProcess_TwoReplicas(t *testing.T) {
 			t.Fatalf("approve vs approve, trial %d: replies %q", i, replies)
 		}
 
-		resetDM := h.dmWithButton(alice, actReset)
+		// The DM arrives from the outbox of either replica, just after the
+		// reply: wait for this request's, not the last one's.
+		resetDM := h.dmWithButtonFor(alice, actReset, buttonValue(t, card.Blocks, actApprove))
 		before := h.patches()
 		_, replies = both(
 			func() (string, string) { return clickOn(alice, resetDM, actReset) },

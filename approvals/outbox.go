@@ -128,6 +128,15 @@ func (s *Store) enqueueTx(ctx context.Context, tx *sql.Tx, msgs []Message) ([]in
 		if m.RequestID != "" {
 			order = m.RequestID + ":" + order
 		}
+		if m.Kind == MessageCard && m.RequestID != "" {
+			// Only the newest write of a card matters (it posts the card if
+			// nobody has yet, or edits it): writes still waiting are dropped
+			// now, so nothing queued behind them waits for them to be tried.
+			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE outbox SET state = 'superseded', finished_at = `+s.d.dbNow()+`
+				WHERE request_id = ? AND kind = ? AND state = 'pending'`), m.RequestID, MessageCard); err != nil {
+				return nil, fmt.Errorf("supersede card writes: %w", err)
+			}
+		}
 		var after any
 		if m.AfterPrevious && prev != 0 {
 			after = prev

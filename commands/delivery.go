@@ -263,6 +263,13 @@ func (s *Service) RunOutbox(ctx context.Context) {
 			}
 		}
 		now := time.Now()
+		d.mu.Lock()
+		for key, until := range d.pausedTo {
+			if !until.After(now) {
+				delete(d.pausedTo, key) // over: one entry per DM recipient would pile up
+			}
+		}
+		d.mu.Unlock()
 		seen := map[string]bool{}
 		for _, m := range due {
 			if seen[m.PaceKey] {
@@ -376,6 +383,12 @@ func (d *deliverer) deliverOne(ctx context.Context, m approvals.Outgoing) {
 // Retry-After, try again later, or give up.
 func (d *deliverer) failed(ctx context.Context, log *slog.Logger, m approvals.Outgoing, err error) {
 	s := d.s
+	if errors.Is(err, errNotYet) {
+		if err := s.store.Retry(ctx, m.ID, 500*time.Millisecond, err.Error(), 0, d.opts.pace()); err != nil {
+			log.Error("rescheduling a message failed", "err", err)
+		}
+		return
+	}
 	var rl rateLimitedError
 	if errors.As(err, &rl) && rl.RetryAfter() > 0 {
 		after := rl.RetryAfter()
@@ -416,7 +429,7 @@ func (d *deliverer) send(ctx context.Context, log *slog.Logger, m approvals.Outg
 		return "", "", "", "unreadable payload: " + err.Error(), nil
 	}
 	var req approvals.Request
-	if m.RequestID != "" {
+	if m.RequestID != "" && m.Kind != approvals.MessageChannel {
 		req, err = s.store.Get(ctx, m.RequestID)
 		if errors.Is(err, approvals.ErrNotFound) {
 			return "", "", "", "the request no longer exists", nil
@@ -446,6 +459,9 @@ func (d *deliverer) send(ctx context.Context, log *slog.Logger, m approvals.Outg
 		return ref.Permalink, ref.Channel, ref.TS, "", nil
 	case approvals.MessageDM:
 		n, why := d.notice(ctx, m, p, req)
+		if why == errNotYet.Error() {
+			return "", "", "", "", errNotYet
+		}
 		if why != "" {
 			return "", "", "", why, nil
 		}
@@ -496,14 +512,31 @@ func (d *deliverer) notice(ctx context.Context, m approvals.Outgoing, p outboxPa
 		return Notice{}, "the approval is no longer usable (" + string(r.State) + ")"
 	}
 	if p.Link != nil {
+		// The notice about a new request: it points at the card, so it goes
+		// only once the card is up, and not at all once the request has
+		// ended without one (its end has its own notice).
+		if r.State != approvals.StatePending {
+			return Notice{}, "the request ended before its card was posted (" + string(r.State) + ")"
+		}
+		if r.ApprovalTS == "" {
+			return Notice{}, errNotYet.Error()
+		}
+		link := m.AfterResult
+		if link == "" {
+			link = s.store.CardPermalink(ctx, r.ID) // the card was posted by a newer write
+		}
 		where := p.Link.Unlinked
-		if m.AfterResult != "" {
-			where = strings.ReplaceAll(p.Link.Linked, urlMarker, Escape(m.AfterResult, 300))
+		if link != "" {
+			where = strings.ReplaceAll(p.Link.Linked, urlMarker, Escape(link, 300))
 		}
 		n.Text = strings.ReplaceAll(n.Text, cardMarker, where)
 	}
 	return n, ""
 }
+
+// errNotYet says a message waits for another that has not gone yet (the
+// card a notice links to); it is tried again shortly, as no failure.
+var errNotYet = errors.New("waiting for the card to be posted")
 
 // renderNotice renders a notice whose words depend on when it is sent.
 func (s *Service) renderNotice(ctx context.Context, what, userID string, r approvals.Request) Notice {
@@ -514,8 +547,14 @@ func (s *Service) renderNotice(ctx context.Context, what, userID string, r appro
 		if !r.DecidedAt.IsZero() {
 			noticeID, when = messages.NoticeExpiredUnused, r.UseBy
 		}
-		return Notice{Lang: rl, Text: texts.Text(rl, noticeID, messages.Data{
+		n := Notice{Lang: rl, Text: texts.Text(rl, noticeID, messages.Data{
 			"User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100), "When": slackTime(rl, when)})}
+		if r.ApprovalTS == "" && r.ApprovalChannel != "" && !r.BreakGlass {
+			// The visible note for a card that was never posted: nobody
+			// could have decided, and the requester should know why.
+			n.Text += "\n" + texts.Text(rl, messages.NoticeExpiredUnposted, messages.Data{"Channel": Escape(r.ApprovalChannel, 20)})
+		}
+		return n
 	}
 	return Notice{Lang: rl, Text: Escape(what, 100)}
 }
@@ -557,6 +596,7 @@ func (d *deliverer) afterGivingUp(ctx context.Context, log *slog.Logger, m appro
 			s.metrics.Decision("cancelled")
 		}
 	case m.Kind == approvals.MessageDM && isOffer(m.Payload) && (r.State == approvals.StateApproved || (r.State == approvals.StateExpired && !r.DecidedAt.IsZero())):
+		log.Error("requester could not be reached with the Reset button", "to", r.RequesterID, "attempts", m.Attempts+1, "why", why)
 		cl := s.channelLang()
 		_ = s.audit(ctx, approvals.Event{
 			ActorID: systemActor.ID, ActorName: systemActor.Name, CorrelationID: r.CorrelationID, RequestID: r.ID,
@@ -661,12 +701,25 @@ func (s *Service) WaitOutboxIdle(ctx context.Context) error {
 		defer d.mu.Unlock()
 		return len(d.inFlight) == 0
 	}
+	// held says whether every due message waits on a channel Slack has
+	// paused for more than a moment (a long Retry-After): those are not
+	// sendable now.
+	held := func(due []approvals.Outgoing) bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, m := range due {
+			if !d.pausedTo[m.PaceKey].After(time.Now().Add(time.Second)) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		d.Kick()
-		due1, err1 := s.store.Due(ctx, 1)
+		due1, err1 := s.store.Due(ctx, 100)
 		quiet := idle()
-		due2, err2 := s.store.Due(ctx, 1)
-		if err1 == nil && err2 == nil && len(due1) == 0 && quiet && len(due2) == 0 {
+		due2, err2 := s.store.Due(ctx, 100)
+		if err1 == nil && err2 == nil && held(due1) && quiet && held(due2) {
 			return nil
 		}
 		select {

@@ -60,12 +60,7 @@ func (s *Service) sendNudge(ctx context.Context, log *slog.Logger, pol *Policy, 
 	if !ok {
 		return // another replica sent it, or the request moved on
 	}
-	outcome := approvals.OutcomeReminded
-	if n == approvals.NudgeEscalate {
-		outcome = approvals.OutcomeEscalated
-	}
-	_ = outcome // its audit row (and audit-channel line) was written by ClaimNudge
-	s.delivery.Kick()
+	s.delivery.Kick() // ClaimNudge's audit row owes its audit-channel line
 	s.postUnderCard(ctx, log, pol, claimed, text)
 }
 

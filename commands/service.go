@@ -129,11 +129,8 @@ type Service struct {
 	homeUsers userSet
 
 	lateRetryFirst time.Duration
-	// offerRetryFirst is the first wait before retrying the DM that carries the
-	// Reset button (it doubles up to a minute).
-	offerRetryFirst time.Duration
-	stopping        chan struct{} // closed by Stop: background retries give up (they are spooled)
-	stopOnce        sync.Once
+	stopping       chan struct{} // closed by Stop: background retries give up (they are spooled)
+	stopOnce       sync.Once
 
 	// background tracks work that outlives the request that started it (outcome
 	// rows retried after a store failure, audit-channel posts), so shutdown can wait.
@@ -158,7 +155,6 @@ func NewService(p Policy, d Deps) (*Service, error) {
 	if s.lateRetryFirst <= 0 {
 		s.lateRetryFirst = time.Second
 	}
-	s.offerRetryFirst = time.Second
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -587,14 +583,13 @@ func (s *Service) refuse(ctx context.Context, a actor, correlationID string, c *
 
 // audit appends one row and mirrors it to the audit channel.
 func (s *Service) audit(ctx context.Context, e approvals.Event) error {
-	stored, err := s.store.Append(ctx, e)
+	_, err := s.store.Append(ctx, e)
 	if err != nil {
 		s.metrics.AuditWriteFailed()
 		s.log.Error("audit write failed", "correlation_id", e.CorrelationID, "outcome", e.Outcome, "err", err)
 		return err
 	}
-	_ = stored
-	s.delivery.Kick()
+	s.delivery.Kick() // the row owes its audit-channel line (auditLines)
 	return nil
 }
 

@@ -152,6 +152,7 @@ const (
 	NoticeDone             ID = "notice.done"
 	NoticeExpiredUndecided ID = "notice.expired_undecided"
 	NoticeExpiredUnused    ID = "notice.expired_unused"
+	NoticeExpiredUnposted  ID = "notice.expired_unposted"
 	NoticeInterrupted      ID = "notice.interrupted"
 
 	// Status lines of the approval card.
