@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/locksmithbot/locksmith/commands"
 	"github.com/locksmithbot/locksmith/messages"
@@ -281,6 +282,39 @@ func TestLoadConfig_LogLevel(t *testing.T) {
 	env["LOCKSMITH_LOG_LEVEL"] = "verbose"
 	if _, err := loadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), `LOCKSMITH_LOG_LEVEL: "verbose" is not a log level; use debug, info, warn or error`) {
 		t.Errorf("error = %v", err)
+	}
+}
+
+func TestLoadConfig_SlackPacing(t *testing.T) {
+	load := func(vars map[string]string) (Config, error) {
+		env := goodEnv(writePolicy(t, goodPolicy))
+		for k, v := range vars {
+			env[k] = v
+		}
+		return loadConfig(func(k string) string { return env[k] })
+	}
+	// Unset: the defaults (zero values, filled in by commands).
+	cfg, err := load(nil)
+	if err != nil || cfg.Delivery != (commands.OutboxOptions{}) {
+		t.Fatalf("defaults: %+v, %v", cfg.Delivery, err)
+	}
+	cfg, err = load(map[string]string{"LOCKSMITH_SLACK_POST_INTERVAL": "1500ms", "LOCKSMITH_SLACK_POST_BURST": "5", "LOCKSMITH_SLACK_QUEUE_LIMIT": "2000"})
+	if err != nil || cfg.Delivery.PaceInterval != 1500*time.Millisecond || cfg.Delivery.PaceBurst != 5 || cfg.Delivery.MaxQueued != 2000 {
+		t.Fatalf("set: %+v, %v", cfg.Delivery, err)
+	}
+	cfg, err = load(map[string]string{"LOCKSMITH_SLACK_POST_INTERVAL": "0"})
+	if err != nil || cfg.Delivery.PaceInterval >= 0 {
+		t.Fatalf("0 should turn pacing off: %+v, %v", cfg.Delivery, err)
+	}
+	_, err = load(map[string]string{"LOCKSMITH_SLACK_POST_INTERVAL": "fast", "LOCKSMITH_SLACK_POST_BURST": "0", "LOCKSMITH_SLACK_QUEUE_LIMIT": "-3"})
+	for _, want := range []string{
+		`LOCKSMITH_SLACK_POST_INTERVAL: "fast" is not a duration`,
+		`LOCKSMITH_SLACK_POST_BURST: "0" is not a whole number of at least 1`,
+		`LOCKSMITH_SLACK_QUEUE_LIMIT: "-3" is not a whole number of at least 1`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v; want it to say %s", err, want)
+		}
 	}
 }
 

@@ -24,6 +24,8 @@ func TestE2E_BurstIsPacedNotWithdrawn(t *testing.T) {
 		t.Skip("waits for 30 cards at one a second")
 	}
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		// Mostly waiting for Slack's pace: the two databases side by side.
+		t.Parallel()
 		h := newHarness(t, harnessOptions{approval: true, dsn: dsn})
 		h.slack.SetChannelRateLimit(time.Second, 1)
 		delete(h.env, "LOCKSMITH_SLACK_POST_INTERVAL") // Slack's pace, the default
@@ -59,7 +61,16 @@ func TestE2E_BurstIsPacedNotWithdrawn(t *testing.T) {
 			}
 		}
 
+		// While the burst drains, /metrics shows what waits for the channel.
+		_, metrics := h.get("/metrics")
+		if !strings.Contains(metrics, `locksmith_outbox_depth{channel="`+approvalsChannel+`"}`) ||
+			!strings.Contains(metrics, `locksmith_outbox_oldest_seconds{channel="`+approvalsChannel+`"}`) {
+			t.Errorf("/metrics does not show the approval channel's queue:\n%s", grepLines(metrics, "locksmith_outbox"))
+		}
 		h.waitFor(fmt.Sprintf("%d approval cards", n), func() bool { return len(h.slack.Messages(approvalsChannel)) >= n })
+		if _, metrics := h.get("/metrics"); !strings.Contains(metrics, `locksmith_slack_rate_limited_total{method="chat.postMessage"}`) {
+			t.Errorf("/metrics does not count the 429s:\n%s", grepLines(metrics, "rate_limited"))
+		}
 		cards := h.slack.Messages(approvalsChannel)
 		ids := map[string]int{}
 		for _, c := range cards {
@@ -166,4 +177,15 @@ func auditLineRequest(m fakeslack.Message) (id, outcome string) {
 		outcome, _, _ = strings.Cut(text[i+1:], "`")
 	}
 	return id, outcome
+}
+
+// grepLines keeps the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -195,6 +195,11 @@ type deliverer struct {
 	mu       sync.Mutex
 	inFlight map[string]bool      // pace keys being sent from here
 	pausedTo map[string]time.Time // pace keys paced until then (from Claim)
+	// strictTo marks pace keys Slack answered 429 on lately, until then:
+	// their next message waits a full interval after the previous one was
+	// answered, not after it was sent, so network jitter cannot make two
+	// posts arrive closer together than Slack allows.
+	strictTo map[string]time.Time
 	changed  chan struct{}        // closed and replaced whenever a message finishes
 }
 
@@ -203,7 +208,7 @@ func newDeliverer(s *Service, opts OutboxOptions) *deliverer {
 	_, _ = rand.Read(b[:])
 	return &deliverer{
 		s: s, opts: opts.withDefaults(), claimer: hex.EncodeToString(b[:]), log: s.log.With("outbox", true),
-		kick: make(chan struct{}, 1), inFlight: map[string]bool{}, pausedTo: map[string]time.Time{}, changed: make(chan struct{}),
+		kick: make(chan struct{}, 1), inFlight: map[string]bool{}, pausedTo: map[string]time.Time{}, strictTo: map[string]time.Time{}, changed: make(chan struct{}),
 	}
 }
 
@@ -267,6 +272,11 @@ func (s *Service) RunOutbox(ctx context.Context) {
 		for key, until := range d.pausedTo {
 			if !until.After(now) {
 				delete(d.pausedTo, key) // over: one entry per DM recipient would pile up
+			}
+		}
+		for key, until := range d.strictTo {
+			if !until.After(now) {
+				delete(d.strictTo, key)
 			}
 		}
 		d.mu.Unlock()
@@ -371,6 +381,11 @@ func (d *deliverer) deliverOne(ctx context.Context, m approvals.Outgoing) {
 		if err := s.store.Sent(rctx, m.ID, result, channel, ts); err != nil {
 			log.Error("recording a sent message failed; it may be sent again", "err", err)
 		}
+		d.mu.Lock()
+		if now := time.Now(); d.strictTo[m.PaceKey].After(now) {
+			d.pausedTo[m.PaceKey] = now.Add(d.opts.PaceInterval)
+		}
+		d.mu.Unlock()
 		if m.Attempts > 0 {
 			log.Info("message delivered after earlier attempts")
 		}
@@ -395,6 +410,7 @@ func (d *deliverer) failed(ctx context.Context, log *slog.Logger, m approvals.Ou
 		log.Info("Slack is pacing this channel; waiting", "retry_after_seconds", after.Seconds())
 		d.mu.Lock()
 		d.pausedTo[m.PaceKey] = time.Now().Add(after)
+		d.strictTo[m.PaceKey] = time.Now().Add(time.Minute)
 		d.mu.Unlock()
 		if err := s.store.Retry(ctx, m.ID, after, "ratelimited", after, d.opts.pace()); err != nil {
 			log.Error("rescheduling a message failed", "err", err)
