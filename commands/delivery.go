@@ -200,7 +200,7 @@ type deliverer struct {
 	// answered, not after it was sent, so network jitter cannot make two
 	// posts arrive closer together than Slack allows.
 	strictTo map[string]time.Time
-	changed  chan struct{}        // closed and replaced whenever a message finishes
+	changed  chan struct{} // closed and replaced whenever a message finishes
 }
 
 func newDeliverer(s *Service, opts OutboxOptions) *deliverer {
