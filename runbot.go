@@ -32,6 +32,7 @@ var (
 	shutdownGrace     = 25 * time.Second
 	drainTimeout      = bot.DefaultDrainTimeout  // then work not yet at Partner Center is cancelled
 	finishTimeout     = bot.DefaultFinishTimeout // then resets already sent are no longer waited for
+	outboxStopWait    = 5 * time.Second          // then a Slack message still being sent is left for the next start
 	readinessCacheFor = 30 * time.Second
 	slackPingTimeout  = bot.DefaultPingTimeout     // slack-go replaces a socket this long without a PING
 	slackSuspectAfter = bot.DefaultPingTimeout / 2 // /readyz fails while the socket is silent this long (docs/slack.md §1.6)
@@ -257,7 +258,14 @@ func (a *app) serve(ctx context.Context) error {
 	})
 	err = g.Wait()
 	stopOutbox()
-	<-outboxDone
+	select {
+	case <-outboxDone:
+	case <-time.After(outboxStopWait):
+		// A Slack call still hanging: exit anyway, within the stop timeout the
+		// README asks for. Its message stays claimed and is sent again by the
+		// next process, or another replica, after the lease.
+		a.log.Warn("stopping with a Slack message still being sent")
+	}
 	a.svc.Stop() // late writes still pending stay spooled for the next start
 	wctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	a.svc.Wait(wctx)
