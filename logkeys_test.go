@@ -61,10 +61,17 @@ func logLineProblems(line []byte) []string {
 	return problems
 }
 
-// durationKey reports whether a key names a length of time.
+// durationKey reports whether a key names a length of time. "age" must be a
+// word of the key of its own (age, max_age): inside a word it is no duration
+// (message_id, usage).
 func durationKey(k string) bool {
-	for _, w := range []string{"elapsed", "timeout", "backoff", "duration", "wait", "delay", "latency", "age"} {
+	for _, w := range []string{"elapsed", "timeout", "backoff", "duration", "wait", "delay", "latency"} {
 		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	for _, w := range strings.FieldsFunc(k, func(r rune) bool { return r == '_' || r == '.' || r == '-' }) {
+		if w == "age" {
 			return true
 		}
 	}
@@ -93,6 +100,8 @@ func TestLogLineProblems(t *testing.T) {
 		`{"msg":"x","err":{"a":1,"a":2}}`:                   "duplicate key err.a",
 		`{"msg":"x","elapsed":1500000}`:                     "duration key elapsed does not end in _seconds",
 		`{"msg":"x","elapsed_seconds":1.5,"component":"a"}`: "",
+		`{"msg":"x","max_age":60}`:                          "duration key max_age does not end in _seconds",
+		`{"msg":"x","message_id":6}`:                        "",
 	} {
 		got := fmt.Sprint(logLineProblems([]byte(line)))
 		if want == "" && got != "[]" || !strings.Contains(got, want) {
