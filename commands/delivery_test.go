@@ -123,15 +123,3 @@ func TestOutbox_LeaseOfADeadClaimer(t *testing.T) {
 		}
 	})
 }
-
-// waitUntil polls cond until it holds, or fails t after 10 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
