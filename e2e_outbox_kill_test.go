@@ -10,7 +10,7 @@ import (
 	"github.com/locksmithbot/locksmith/internal/fakeslack"
 )
 
-// Issue #13: a Slack message a state change owes is written with the change,
+// A Slack message a state change owes is written with the change,
 // so a locksmith killed while Slack refuses it delivers it after the restart,
 // once. Each test makes Slack refuse one message, lets locksmith try it, kills
 // locksmith with SIGKILL, lets Slack answer again and restarts locksmith on
