@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -484,25 +485,10 @@ func (s *Store) CardPermalink(ctx context.Context, requestID string) string {
 	return link
 }
 
-// Unsent reports whether any message about requestID waits to be sent.
-func (s *Store) Unsent(ctx context.Context, requestID string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT COUNT(*) FROM outbox WHERE request_id = ? AND state IN ('pending', 'sending')`), requestID).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("approvals: unsent messages: %w", err)
-	}
-	return n > 0, nil
-}
-
+// clip bounds a stored error text to n bytes without splitting a character.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
+	return strings.ToValidUTF8(s[:n], "")
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -176,12 +176,6 @@ func owedOffer(r approvals.Request, n Notice) approvals.Message {
 	return approvals.Message{Kind: approvals.MessageDM, Channel: r.RequesterID, RequestID: r.ID, Payload: mustJSON(outboxPayload{Notice: &n, Offer: true})}
 }
 
-// owe turns messages into an Owe for a transition whose messages do not
-// depend on how it leaves the request.
-func owe(build func(r approvals.Request) []approvals.Message) approvals.Owe {
-	return approvals.Owe(build)
-}
-
 // deliverer sends owed messages. One runs per Service (per replica).
 type deliverer struct {
 	s       *Service
@@ -695,12 +689,6 @@ func (s *Service) admitCard(ctx context.Context, channel string, expiresAfter ti
 		return n, false
 	}
 	return n, true
-}
-
-// OutboxQueues reports, per channel, how many messages wait and how long
-// the oldest has (for metrics).
-func (s *Service) OutboxQueues(ctx context.Context) ([]approvals.QueueStat, error) {
-	return s.store.Queued(ctx)
 }
 
 // WaitOutboxIdle waits (up to ctx) until nothing owed is due or being sent:
