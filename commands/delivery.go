@@ -627,9 +627,9 @@ func isOffer(payload []byte) bool {
 }
 
 // cardOutcome waits (up to AwaitCard; not at all when the card is queued
-// behind others) for the card of a new request and says how it went: "sent"
-// with its permalink, "abandoned", or "queued".
-func (s *Service) cardOutcome(ctx context.Context, requestID string, behind int) (state, permalink string) {
+// behind others) for the card of a new request and says how it went: "sent",
+// "abandoned", or "queued".
+func (s *Service) cardOutcome(ctx context.Context, requestID string, behind int) string {
 	d := s.delivery
 	d.Kick()
 	wait := d.opts.AwaitCard
@@ -646,10 +646,9 @@ func (s *Service) cardOutcome(ctx context.Context, requestID string, behind int)
 		if err == nil && ok {
 			switch st {
 			case approvals.OutboxSent:
-				r, _ := s.store.Get(ctx, requestID)
-				return "sent", s.permalinkOf(ctx, r)
+				return "sent"
 			case approvals.OutboxAbandoned:
-				return "abandoned", ""
+				return "abandoned"
 			}
 		}
 		poll := time.NewTimer(200 * time.Millisecond) // another replica may be the one sending it
@@ -658,18 +657,13 @@ func (s *Service) cardOutcome(ctx context.Context, requestID string, behind int)
 		case <-poll.C:
 		case <-deadline.C:
 			poll.Stop()
-			return "queued", ""
+			return "queued"
 		case <-ctx.Done():
 			poll.Stop()
-			return "queued", ""
+			return "queued"
 		}
 		poll.Stop()
 	}
-}
-
-// permalinkOf is the permalink recorded when r's card was posted.
-func (s *Service) permalinkOf(ctx context.Context, r approvals.Request) string {
-	return s.store.CardPermalink(ctx, r.ID)
 }
 
 // admitCard checks that a new card for channel can be queued: not more than

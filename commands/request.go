@@ -13,9 +13,10 @@ import (
 	"github.com/locksmithbot/locksmith/policy"
 )
 
-// requestApproval records a pending request, posts the approval card and tells
-// the requester. Nothing in it is secret: the password is made only when the
-// requester clicks "Reset password now" after approval.
+// requestApproval records a pending request with the approval card and the
+// requester's notice it owes (the outbox sends them), and answers. Nothing in
+// it is secret: the password is made only when the requester clicks "Reset
+// password now" after approval.
 func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Policy, rule policy.Rule, a actor, correlationID string, c partner.Customer, t target, reason, ticket, ticketURL string) Reply {
 	r := approvals.Request{
 		RequesterID: a.ID, RequesterName: a.Name,
@@ -57,7 +58,7 @@ func (s *Service) requestApproval(ctx context.Context, log *slog.Logger, pol *Po
 	log = log.With("request_id", created.ID)
 	s.announceRequest(created, approvals.OutcomeRequested, a, correlationID)
 
-	switch state, _ := s.cardOutcome(ctx, created.ID, waiting); state {
+	switch s.cardOutcome(ctx, created.ID, waiting) {
 	case "abandoned":
 		// Slack refused the card for good: the deliverer withdrew the request
 		// (nobody could approve it) and told the requester.
