@@ -148,9 +148,9 @@ func (c timeCol) parse(s string) error {
 // schemaTypes fill the type placeholders of the shared migration files.
 func (d dialect) schemaTypes() *strings.Replacer {
 	if d.postgres() {
-		return strings.NewReplacer("{{TIME}}", "TIMESTAMPTZ", "{{BYTES}}", "BYTEA")
+		return strings.NewReplacer("{{TIME}}", "TIMESTAMPTZ", "{{BYTES}}", "BYTEA", "{{SERIAL}}", "BIGSERIAL PRIMARY KEY")
 	}
-	return strings.NewReplacer("{{TIME}}", "TEXT", "{{BYTES}}", "BLOB")
+	return strings.NewReplacer("{{TIME}}", "TEXT", "{{BYTES}}", "BLOB", "{{SERIAL}}", "INTEGER PRIMARY KEY AUTOINCREMENT")
 }
 
 // DefaultSQLiteFile is where the store lives when no DSN is given.

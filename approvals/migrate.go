@@ -12,9 +12,9 @@ import (
 	"strings"
 )
 
-// Migrations are NNNN_name.sql (both backends; {{TIME}} and {{BYTES}} are
-// filled per dialect) or NNNN_name.<dialect>.sql where the SQL cannot be
-// shared. They are applied in order at Open, each in its own transaction, and
+// Migrations are NNNN_name.sql (both backends; {{TIME}}, {{BYTES}} and
+// {{SERIAL}}, an auto-numbered primary key, are filled per dialect) or
+// NNNN_name.<dialect>.sql where the SQL cannot be shared. They are applied in order at Open, each in its own transaction, and
 // recorded in schema_migrations by "NNNN_name".
 //
 //go:embed migrations/*.sql

@@ -4,13 +4,13 @@
 -- another replica, after Slack recovers. A row holds no secret: the password
 -- never passes through here. See docs/outbox.md.
 CREATE TABLE outbox (
-	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	id          {{SERIAL}},
 	kind        TEXT NOT NULL,               -- card, dm, channel, thread
 	channel     TEXT NOT NULL,               -- channel ID; a user ID for a DM
 	pace_key    TEXT NOT NULL,               -- the allowance it is sent under
 	order_key   TEXT NOT NULL,               -- rows with one key are sent in id order
 	request_id  TEXT NOT NULL DEFAULT '',
-	after_id    INTEGER,                     -- sent only once that row is finished
+	after_id    BIGINT,                      -- sent only once that row is finished
 	payload     TEXT NOT NULL,               -- JSON for the sender; never a secret
 	state       TEXT NOT NULL DEFAULT 'pending', -- pending, sending, sent, abandoned, superseded
 	attempts    INTEGER NOT NULL DEFAULT 0,
