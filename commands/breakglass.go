@@ -46,8 +46,13 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	}
 	now := s.now()
 	// Loud at once, before the reset: the card (the Review card) in the
-	// approval channel is owed with the record itself.
+	// approval channel and a DM to each security contact are owed with the
+	// record itself.
 	status := texts.Text(s.channelLang(), messages.BreakGlassStatus, messages.Data{"Requester": Escape(a.ID, 20)})
+	contactLangs := make([]messages.Lang, len(pol.BreakGlass.SecurityContacts))
+	for i, contact := range pol.BreakGlass.SecurityContacts {
+		contactLangs[i] = s.langOf(ctx, contact)
+	}
 	r, err := s.store.CreateBreakGlass(ctx, approvals.Request{
 		ApprovalChannel: pol.ApprovalChannel,
 		RequesterID:     a.ID, RequesterName: a.Name,
@@ -58,7 +63,14 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 		ExpiresAt: now.Add(rule.ExpiresAfter), PolicyName: rule.Name, Tier: string(tierOf(t.need)),
 		Ticket: ticket, TicketURL: ticketURL, ApprovalsRequired: rule.ApprovalsRequired,
 	}, now.Add(rule.UseWithin), "reset without approval; reason: "+reason, func(u approvals.Request) []approvals.Message {
-		return []approvals.Message{s.owedCard(u, status, false)}
+		owed := []approvals.Message{s.owedCard(u, status, false)}
+		for i, contact := range pol.BreakGlass.SecurityContacts {
+			cl := contactLangs[i]
+			owed = append(owed, owedDM(u, contact, Notice{Lang: cl, Text: texts.Text(cl, messages.BreakGlassContactNotice, messages.Data{
+				"Requester": Escape(a.ID, 20), "User": Escape(u.TargetUPN, 120), "Customer": Escape(u.CustomerName, 100),
+				"Reason": Escape(reason, maxReasonRunes), "Note": breakGlassNote(cl, u), "Channel": Escape(pol.ApprovalChannel, 20)})}))
+		}
+		return owed
 	})
 	if err != nil {
 		log.Error("recording a break-glass request failed", "err", err)
@@ -74,13 +86,6 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	s.cardOutcome(ctx, r.ID, 0)
 	if cur, err := s.store.Get(ctx, r.ID); err == nil {
 		r = cur
-	}
-	// And a DM to each security contact.
-	for _, contact := range pol.BreakGlass.SecurityContacts {
-		cl := s.langOf(ctx, contact)
-		s.notify(ctx, log, contact, Notice{Lang: cl, Text: texts.Text(cl, messages.BreakGlassContactNotice, messages.Data{
-			"Requester": Escape(a.ID, 20), "User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100),
-			"Reason": Escape(reason, maxReasonRunes), "Note": breakGlassNote(cl, r), "Channel": Escape(pol.ApprovalChannel, 20)})})
 	}
 	reply := s.claimAndReset(ctx, log, pol, a, Action{Kind: ActionReset, RequestID: r.ID, UserID: a.ID, UserName: a.Name, CorrelationID: correlationID}, r)
 	// A transient failure leaves it approved: give the requester the button
@@ -115,7 +120,15 @@ func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a a
 	} else if _, reply, ok := s.checkDecider(ctx, log, pol, a, in, req, "review"); !ok {
 		return reply
 	}
-	updated, err := s.store.AcknowledgeReview(ctx, req.ID, a.ID, a.Name)
+	cl, rl := s.channelLang(), s.langOf(ctx, req.RequesterID)
+	updated, err := s.store.AcknowledgeReview(ctx, req.ID, a.ID, a.Name, func(u approvals.Request) []approvals.Message {
+		return []approvals.Message{
+			s.owedCard(u, texts.Text(cl, messages.BreakGlassReviewedStatus, messages.Data{
+				"Requester": Escape(u.RequesterID, 20), "State": stateWord(cl, u), "Reviewer": Escape(a.ID, 20), "When": slackTime(cl, u.ReviewedAt)}), false),
+			owedDM(u, u.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, messages.BreakGlassReviewedNotice, messages.Data{
+				"Reviewer": Escape(a.ID, 20), "User": Escape(u.TargetUPN, 120), "Customer": Escape(u.CustomerName, 100)})}),
+		}
+	})
 	var reviewed *approvals.ReviewedError
 	switch {
 	case errors.As(err, &reviewed):
@@ -127,11 +140,6 @@ func (s *Service) review(ctx context.Context, log *slog.Logger, pol *Policy, a a
 		}
 	}
 	s.announceRequest(updated, approvals.OutcomeReviewed, a, in.CorrelationID)
-	cl, rl := s.channelLang(), s.langOf(ctx, updated.RequesterID)
-	s.updateCard(ctx, log, updated, texts.Text(cl, messages.BreakGlassReviewedStatus, messages.Data{
-		"Requester": Escape(updated.RequesterID, 20), "State": stateWord(cl, updated), "Reviewer": Escape(a.ID, 20), "When": slackTime(cl, updated.ReviewedAt)}))
-	s.notify(ctx, log, updated.RequesterID, Notice{Lang: rl, Text: texts.Text(rl, messages.BreakGlassReviewedNotice, messages.Data{
-		"Reviewer": Escape(a.ID, 20), "User": Escape(updated.TargetUPN, 120), "Customer": Escape(updated.CustomerName, 100)})})
 	return Reply{Text: texts.Text(a.Lang, messages.BreakGlassReviewThanks, nil)}
 }
 
