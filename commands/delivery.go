@@ -468,9 +468,9 @@ func (d *deliverer) send(ctx context.Context, log *slog.Logger, m approvals.Outg
 		}
 		return ref.Permalink, ref.Channel, ref.TS, "", nil
 	case approvals.MessageDM:
-		n, why := d.notice(ctx, m, p, req)
-		if why == errNotYet.Error() {
-			return "", "", "", "", errNotYet
+		n, why, err := d.notice(ctx, m, p, req)
+		if err != nil {
+			return "", "", "", "", err
 		}
 		if why != "" {
 			return "", "", "", why, nil
@@ -503,33 +503,34 @@ func (d *deliverer) cardPointless(ctx context.Context, r approvals.Request) stri
 	return ""
 }
 
-// notice is the DM as it should go now. why is set when it should not go.
-func (d *deliverer) notice(ctx context.Context, m approvals.Outgoing, p outboxPayload, r approvals.Request) (Notice, string) {
+// notice is the DM as it should go now. why is set when it should not go at
+// all; err (errNotYet) when it should go later.
+func (d *deliverer) notice(ctx context.Context, m approvals.Outgoing, p outboxPayload, r approvals.Request) (Notice, string, error) {
 	s := d.s
 	if p.Render != "" {
-		return s.renderNotice(ctx, p.Render, m.Channel, r), ""
+		return s.renderNotice(ctx, p.Render, m.Channel, r), "", nil
 	}
 	if p.Notice == nil {
-		return Notice{}, "a DM without a notice"
+		return Notice{}, "a DM without a notice", nil
 	}
 	n := *p.Notice
 	if m.AfterState == approvals.OutboxAbandoned {
-		return Notice{}, "the message it follows was abandoned"
+		return Notice{}, "the message it follows was abandoned", nil
 	}
 	if p.Offer && (r.State != approvals.StateApproved || !s.now().Before(r.UseBy)) {
 		// Used, withdrawn or run out meanwhile: a button that can only say
 		// "expired" helps nobody (the expiry has its own notice).
-		return Notice{}, "the approval is no longer usable (" + string(r.State) + ")"
+		return Notice{}, "the approval is no longer usable (" + string(r.State) + ")", nil
 	}
 	if p.Link != nil {
 		// The notice about a new request: it points at the card, so it goes
 		// only once the card is up, and not at all once the request has
 		// ended without one (its end has its own notice).
 		if r.State != approvals.StatePending {
-			return Notice{}, "the request ended before its card was posted (" + string(r.State) + ")"
+			return Notice{}, "the request ended before its card was posted (" + string(r.State) + ")", nil
 		}
 		if r.ApprovalTS == "" {
-			return Notice{}, errNotYet.Error()
+			return Notice{}, "", errNotYet
 		}
 		link := m.AfterResult
 		if link == "" {
@@ -541,7 +542,7 @@ func (d *deliverer) notice(ctx context.Context, m approvals.Outgoing, p outboxPa
 		}
 		n.Text = strings.ReplaceAll(n.Text, cardMarker, where)
 	}
-	return n, ""
+	return n, "", nil
 }
 
 // errNotYet says a message waits for another that has not gone yet (the
