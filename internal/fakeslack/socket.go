@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -30,6 +31,10 @@ type wsConn struct {
 	ready   bool // hello has been written
 	dead    bool // being disconnected, failed a write, or its read loop has ended
 	stalled bool // half-open (see Stall): nothing is sent on it, what arrives is ignored
+
+	// Set by StallDrained while it waits for the PONG to its marker PING.
+	drainMarker string
+	drained     chan struct{}
 }
 
 // live says whether frames may be sent to c (s.mu held).
@@ -42,10 +47,18 @@ func (s *Server) isStalled(c *wsConn) bool {
 	return c.stalled
 }
 
-// write sends one text frame.
-func (c *wsConn) write(frame []byte) error {
+// errStalled: the socket was stalled after it was chosen; nothing was written.
+var errStalled = errors.New("fakeslack: socket stalled")
+
+// write sends one text frame, unless the socket has been stalled: the check is
+// under wmu, which Stall holds while it marks the socket, so nothing chosen
+// before a Stall leaves after it.
+func (s *Server) write(c *wsConn, frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if s.isStalled(c) {
+		return errStalled
+	}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	return c.conn.WriteMessage(websocket.TextMessage, frame)
 }
@@ -115,8 +128,12 @@ func (s *Server) serveSocket(conn *websocket.Conn) {
 	s.broadcastLocked()
 	s.mu.Unlock()
 
-	conn.SetPongHandler(func(string) error {
+	conn.SetPongHandler(func(data string) error {
 		s.mu.Lock()
+		if c.drained != nil && data == c.drainMarker {
+			close(c.drained)
+			c.drained = nil
+		}
 		if c.stalled {
 			s.mu.Unlock()
 			return nil
@@ -139,7 +156,7 @@ func (s *Server) serveSocket(conn *websocket.Conn) {
 	s.wg.Go(func() { s.pingLoop(c) })
 
 	hello := helloFrame(live, c.id)
-	if err := c.write(hello); err == nil {
+	if err := s.write(c, hello); err == nil {
 		s.mu.Lock()
 		s.trafficLocked(hello)
 		c.ready = true // from now on it takes its turn for envelopes (unless dead)
@@ -220,11 +237,16 @@ func (s *Server) pingLoop(c *wsConn) {
 			t.Stop()
 			return
 		}
+		// Checked and written under wmu, which Stall also takes, so no PING
+		// can leave after Stall has returned.
+		c.wmu.Lock()
 		if s.isStalled(c) {
+			c.wmu.Unlock()
 			continue // keep waiting: the socket ends when the client closes it
 		}
-		// WriteControl may run concurrently with data writes.
-		if err := c.conn.WriteControl(websocket.PingMessage, []byte(strconv.Itoa(n)), time.Now().Add(time.Second)); err != nil {
+		err := c.conn.WriteControl(websocket.PingMessage, []byte(strconv.Itoa(n)), time.Now().Add(time.Second))
+		c.wmu.Unlock()
+		if err != nil {
 			return
 		}
 	}
@@ -347,7 +369,9 @@ func (s *Server) send(ctx context.Context, frame []byte, beforeWrite func(now ti
 		if err != nil {
 			return err
 		}
-		if err := c.write(frame); err != nil {
+		if err := s.write(c, frame); errors.Is(err, errStalled) {
+			continue // another live socket takes it
+		} else if err != nil {
 			_ = c.conn.Close() // the read loop notices and drops it
 			s.mu.Lock()
 			c.dead = true
@@ -587,14 +611,62 @@ func (s *Server) Disconnect(reason string) {
 // socket was live. A stalled socket does not count as live.
 func (s *Server) Stall() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	c := s.newestLiveLocked()
+	s.mu.Unlock()
 	if c == nil {
+		return 0
+	}
+	// wmu first: a PING being written finishes before the socket goes quiet.
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return s.stallLocked(c)
+}
+
+// stallLocked marks c stalled (c.wmu held, s.mu not). It returns 0 if c died
+// meanwhile.
+func (s *Server) stallLocked(c *wsConn) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !c.live() {
 		return 0
 	}
 	c.stalled = true
 	s.broadcastLocked()
 	return c.id
+}
+
+// StallDrained is Stall once the client has read every frame already sent on
+// the socket: it sends a marker PING, waits for its PONG (frames are read in
+// order, so everything before the marker has been read), and stalls the socket
+// before anything else can be written. A client measuring silence on the socket
+// then sees it start when StallDrained returns, however late its reader runs
+// on a loaded machine. It returns 0 and no error when no socket is live, and
+// ctx's error if the PONG does not come.
+func (s *Server) StallDrained(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	c := s.newestLiveLocked()
+	s.mu.Unlock()
+	if c == nil {
+		return 0, nil
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	marker := "drain-" + strconv.Itoa(c.id)
+	drained := make(chan struct{})
+	s.mu.Lock()
+	c.drainMarker, c.drained = marker, drained
+	s.mu.Unlock()
+	if err := c.conn.WriteControl(websocket.PingMessage, []byte(marker), time.Now().Add(time.Second)); err != nil {
+		return 0, fmt.Errorf("fakeslack: marker PING on socket %d: %w", c.id, err)
+	}
+	select {
+	case <-drained:
+	case <-c.done:
+		return 0, fmt.Errorf("fakeslack: socket %d closed before it answered the marker PING", c.id)
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return s.stallLocked(c), nil
 }
 
 // OpenConnections counts the sockets whose TCP connection is still open, live,
@@ -634,7 +706,7 @@ func (s *Server) DisconnectAll(reason string) {
 // disconnect writes the disconnect frame to c, already marked dead, and drops it.
 func (s *Server) disconnect(c *wsConn, reason string) {
 	frame := disconnectFrame(reason, c.id)
-	if c.write(frame) == nil {
+	if s.write(c, frame) == nil {
 		s.mu.Lock()
 		s.trafficLocked(frame)
 		s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +120,73 @@ func TestStallMakesSlackGoReconnectAfterItsPingTimeout(t *testing.T) {
 		t.Errorf("Connections() = %d, want 2", got)
 	}
 	noUnexpected(t, s)
+}
+
+// StallDrained waits until a slow client has read what was already sent, so
+// nothing at all reaches it after the call returns, even frames that were
+// sitting unread in its socket buffer.
+func TestStallDrainedLeavesNothingUnread(t *testing.T) {
+	s := newServer(t)
+	s.SetPingInterval(20 * time.Millisecond)
+	ctx := testContext(t)
+	_, url, err := newAPI(s).StartSocketModeContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var mu sync.Mutex
+	var lastRead time.Time
+	conn.SetPingHandler(func(data string) error {
+		mu.Lock()
+		lastRead = time.Now()
+		mu.Unlock()
+		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	if _, _, err := conn.ReadMessage(); err != nil { // hello
+		t.Fatal(err)
+	}
+	if err := s.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A reader that falls behind: PINGs pile up unread for half a second.
+	readerDone := make(chan error, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				readerDone <- err
+				return
+			}
+		}
+	}()
+	id, err := s.StallDrained(ctx)
+	if err != nil || id != 1 {
+		t.Fatalf("StallDrained() = %d, %v; want 1, nil", id, err)
+	}
+	returned := time.Now()
+	mu.Lock()
+	read := lastRead
+	mu.Unlock()
+	if read.IsZero() || read.After(returned) {
+		t.Fatalf("last PING read at %v, StallDrained returned at %v", read, returned)
+	}
+	time.Sleep(300 * time.Millisecond) // fifteen ping intervals
+	mu.Lock()
+	after := lastRead
+	mu.Unlock()
+	if after != read {
+		t.Fatalf("a PING was read %v after StallDrained returned", after.Sub(returned))
+	}
+	if s.LiveConnections() != 0 || s.OpenConnections() != 1 {
+		t.Fatalf("after StallDrained: %d live, %d open; want 0 live, 1 open", s.LiveConnections(), s.OpenConnections())
+	}
+	if id, err := s.StallDrained(ctx); id != 0 || err != nil {
+		t.Fatalf("second StallDrained() = %d, %v; want 0, nil", id, err)
+	}
+	conn.Close()
+	<-readerDone
 }
