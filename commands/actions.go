@@ -287,7 +287,13 @@ func (s *Service) resetNow(ctx context.Context, log *slog.Logger, pol *Policy, a
 	}
 	// Each approval counts only while its approver could still give it: a grant
 	// removed since (someone left the helpdesk group) takes the approval with it.
-	if reply, ok := s.approvalsStillCount(ctx, log, pol, a, in, req); !ok {
+	// A break-glass reset was approved by nobody: trying it again counts only
+	// while its requester may still reset without approval.
+	if req.BreakGlass {
+		if reply, ok := s.breakGlassStillAllowed(ctx, log, pol, a, in, req); !ok {
+			return reply
+		}
+	} else if reply, ok := s.approvalsStillCount(ctx, log, pol, a, in, req); !ok {
 		return reply
 	}
 
@@ -328,7 +334,18 @@ func (s *Service) claimAndReset(ctx context.Context, log *slog.Logger, pol *Poli
 		log.Warn("reset not confirmed; approval kept", "err", out.err, "outcome_unknown", unknown)
 		s.metrics.Reset("failed")
 		rctx, cancel := detached(ctx)
-		_, rerr := s.store.ReleaseReset(rctx, claimed.ID, detail)
+		_, rerr := s.store.ReleaseReset(rctx, claimed.ID, detail, func(u approvals.Request) []approvals.Message {
+			if !u.BreakGlass {
+				return nil // the requester already holds the DM with the button
+			}
+			// A break-glass reset never had an offer DM: the button to try
+			// again is owed with the approval it gives back. Only the
+			// requester can reset, so a is the requester.
+			return []approvals.Message{owedOffer(u, Notice{Lang: a.Lang,
+				Text: texts.Text(a.Lang, messages.BreakGlassIncomplete, messages.Data{
+					"User": Escape(u.TargetUPN, 120), "Customer": Escape(u.CustomerName, 100)}),
+				ResetButton: u.ID, ValidUntil: u.UseBy})}
+		})
 		cancel()
 		problem := messages.Data{"Problem": partnerProblem(ctx, a.Lang, out.err)}
 		what := texts.Text(a.Lang, messages.ResetNotReset, problem)

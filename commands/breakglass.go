@@ -87,18 +87,36 @@ func (s *Service) breakGlass(ctx context.Context, log *slog.Logger, pol *Policy,
 	if cur, err := s.store.Get(ctx, r.ID); err == nil {
 		r = cur
 	}
-	reply := s.claimAndReset(ctx, log, pol, a, Action{Kind: ActionReset, RequestID: r.ID, UserID: a.ID, UserName: a.Name, CorrelationID: correlationID}, r)
-	// A transient failure leaves it approved: give the requester the button
-	// to try again, as an approved request has.
-	if cur, err := s.store.Get(ctx, r.ID); err == nil && cur.State == approvals.StateApproved {
-		s.offerReset(ctx, log, cur, Notice{
-			Lang: a.Lang,
-			Text: texts.Text(a.Lang, messages.BreakGlassIncomplete, messages.Data{
-				"User": Escape(cur.TargetUPN, 120), "Customer": Escape(cur.CustomerName, 100)}),
-			ResetButton: cur.ID, ValidUntil: cur.UseBy,
-		})
+	// A transient failure leaves it approved, and the release owes the
+	// requester the button to try again (claimAndReset).
+	return s.claimAndReset(ctx, log, pol, a, Action{Kind: ActionReset, RequestID: r.ID, UserID: a.ID, UserName: a.Name, CorrelationID: correlationID}, r)
+}
+
+// breakGlassStillAllowed re-checks, for a break-glass reset tried again (its
+// first attempt failed transiently), what let it skip approval: its requester
+// is still on the break-glass list and its policy still allows break-glass.
+// Its "approval" is the requester's own, so the approvers' re-check would
+// always refuse it.
+func (s *Service) breakGlassStillAllowed(ctx context.Context, log *slog.Logger, pol *Policy, a actor, in Action, req approvals.Request) (Reply, bool) {
+	rule, reply := pol.ruleOfRequest(a.Lang, req)
+	if reply != "" {
+		return Reply{Text: reply}, false
 	}
-	return reply
+	named, err := s.principalsName(ctx, pol.BreakGlass.People, a.ID)
+	if err != nil {
+		log.Error("break-glass list check failed", "err", err)
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassListCheckFailed, nil)}, false
+	}
+	if !named {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, "break-glass retry by someone no longer on the break-glass list")
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassNotListed, messages.Data{"Flag": breakGlassFlag})}, false
+	}
+	if !rule.BreakGlass {
+		s.refuseOnRequest(ctx, a, in.CorrelationID, req, fmt.Sprintf("break-glass no longer allowed by policy %q", rule.Name))
+		return Reply{Text: texts.Text(a.Lang, messages.BreakGlassNotAllowed, messages.Data{
+			"Policy": Escape(rule.Name, 60), "Tier": req.Tier, "Flag": breakGlassFlag})}, false
+	}
+	return Reply{}, true
 }
 
 // review acknowledges a break-glass reset: anyone but its requester who may

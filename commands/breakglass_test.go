@@ -9,7 +9,9 @@ import (
 
 	"github.com/locksmithbot/locksmith/approvals"
 	"github.com/locksmithbot/locksmith/internal/dbtest"
+	"github.com/locksmithbot/locksmith/internal/secret"
 	"github.com/locksmithbot/locksmith/messages"
+	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
 
@@ -170,4 +172,51 @@ func TestBreakGlass_InJapanese(t *testing.T) {
 		t.Fatalf("%d cards; want the review card", len(posted))
 	}
 	wantContains(t, "ja review card", posted[0].Status, "*緊急アクセス:*", " *承認なしで* ")
+}
+
+// A break-glass reset that fails transiently is given back as an approval,
+// and the button to try again is owed with that release (the requester never
+// had an offer DM): one DM, with the button, and the button resets.
+func TestBreakGlass_TransientFailureOffersTheButton(t *testing.T) {
+	h := newHarness(t, true)
+	withBreakGlass(h)
+	failed := false
+	h.pc.resetPasswordFn = func(context.Context, string, string, secret.Password) error {
+		if failed {
+			return nil
+		}
+		failed = true
+		return &partner.Error{Kind: partner.KindThrottled, Status: 429, RetryAfter: 20 * time.Second, CorrelationID: "corr-429"}
+	}
+	reply := h.slash(requester, breakGlassText)
+	wantContains(t, "reply", reply, "*not* reset", "approval still stands")
+	id := h.msg.Posted()[0].RequestID
+	h.wantState(id, approvals.StateApproved)
+	var offers []Notice
+	for _, n := range h.noticesTo(requester) {
+		if n.ResetButton == id || n.OfferRequest == id {
+			offers = append(offers, n)
+		}
+	}
+	if len(offers) != 1 {
+		t.Fatalf("offer DMs = %+v, want exactly one", offers)
+	}
+	wantContains(t, "offer", offers[0].Text, "did not complete", aliceUPN)
+	if n := len(h.msg.Deliveries()); n != 0 {
+		t.Fatalf("%d passwords delivered before the retry", n)
+	}
+	// The retry counts only while the requester may still skip approval.
+	h.setPolicy(func(p *Policy) { p.BreakGlass.People = policy.Principals{} })
+	reply = h.click(ActionReset, id, requester)
+	wantContains(t, "retry off the list", reply, "not on locksmith's break-glass list")
+	if n := h.pc.count("ResetPassword"); n != 1 {
+		t.Fatalf("%d reset attempts, want still 1", n)
+	}
+	withBreakGlass(h)
+	reply = h.click(ActionReset, id, requester)
+	wantContains(t, "retry", reply, "Done")
+	h.wantState(id, approvals.StateDone)
+	if ds := h.msg.Deliveries(); len(ds) != 1 || ds[0].UserID != requester {
+		t.Fatalf("deliveries = %+v", ds)
+	}
 }
