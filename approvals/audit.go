@@ -116,14 +116,21 @@ func scanEvent(row scanner) (Event, error) {
 // without sign-off, a password that could not be delivered. Seq, Time,
 // PrevHash and Hash are set by the store; the rest is taken from e. (State
 // changes append their own rows, inside their own transactions.)
-func (s *Store) Append(ctx context.Context, e Event) (Event, error) {
+//
+// owed are Slack messages the row owes besides its audit-channel line (a
+// recipe's notice to the requester): they are written in the row's
+// transaction, so there is either both or neither.
+func (s *Store) Append(ctx context.Context, e Event, owed ...Message) (Event, error) {
 	if e.Outcome == "" {
 		return Event{}, errors.New("approvals: append audit event: Outcome is required")
 	}
 	var out Event
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.appendTx(ctx, tx, e)
+		if out, err = s.appendTx(ctx, tx, e); err != nil {
+			return err
+		}
+		_, err = s.enqueueTx(ctx, tx, owed)
 		return err
 	})
 	if err != nil {

@@ -350,6 +350,44 @@ func TestOutbox_FailedOweUndoesTheChange(t *testing.T) {
 	})
 }
 
+// A standalone row's own messages (a recipe's notice) go with the row: both
+// or neither.
+func TestOutbox_AppendOwesWithTheRow(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		c := newClock()
+		s := openStore(t, dsn, c)
+		ctx := context.Background()
+		s.SetAnnouncer(func(e Event) []Message {
+			return []Message{{Kind: MessageChannel, Channel: auditChannel, Payload: []byte(e.Outcome)}}
+		})
+		notice := Message{Kind: MessageDM, Channel: alice, RequestID: "r1", Payload: []byte("sessions revoked")}
+		if _, err := s.Append(ctx, Event{ActorID: alice, RequestID: "r1", Outcome: OutcomeSessionsRevoked}, notice); err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+		rows := outboxRows(t, s)
+		if got, want := payloads(rows), []string{string(OutcomeSessionsRevoked), "sessions revoked"}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("outbox = %q, want %q", got, want)
+		}
+		if rows[1].Kind != MessageDM || rows[1].Channel != alice || rows[1].RequestID != "r1" {
+			t.Fatalf("notice row = %+v", rows[1])
+		}
+		audits := auditCount(t, s)
+
+		poisonOutbox(t, s)
+		poisoned := Message{Kind: MessageDM, Channel: alice, RequestID: "r1", Payload: []byte("poison")}
+		if _, err := s.Append(ctx, Event{ActorID: alice, RequestID: "r1", Outcome: OutcomeAccountEnabled}, poisoned); err == nil {
+			t.Fatal("Append succeeded though its notice was refused")
+		}
+		if n := auditCount(t, s); n != audits {
+			t.Fatalf("audit rows = %d, want %d", n, audits)
+		}
+		if n := len(outboxRows(t, s)); n != 2 {
+			t.Fatalf("outbox rows = %d, want still 2 (no announcement of a row that was undone)", n)
+		}
+		wantVerified(t, s)
+	})
+}
+
 func TestOutbox_AnnouncerOwesEveryAuditRowInSeqOrder(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		c := newClock()

@@ -265,13 +265,11 @@ func (s *Service) runRecipe(ctx context.Context, log *slog.Logger, pol *Policy, 
 	}
 	if rc == RecipeRevokeSessions {
 		result.Outcome, result.Detail = approvals.OutcomeSessionsRevoked, "all refresh tokens and session cookies revoked"
-		s.recordOutcome(ctx, result)
-		s.notify(ctx, log, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeSessionsRevokedNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})})
+		s.recordOutcome(ctx, result, owedDM(req, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeSessionsRevokedNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})}))
 		return Reply{Text: texts.Text(a.Lang, messages.RecipeSessionsRevoked, messages.Data{"User": upn})}
 	}
 	result.Outcome, result.Detail = approvals.OutcomeAccountEnabled, "accountEnabled set to true"
-	s.recordOutcome(ctx, result)
-	s.notify(ctx, log, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeEnabledNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})})
+	s.recordOutcome(ctx, result, owedDM(req, req.RequesterID, Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.RecipeEnabledNotice, messages.Data{"User": upn, "When": slackTime(a.Lang, s.now())})}))
 	return Reply{Text: texts.Text(a.Lang, messages.RecipeEnabled, messages.Data{"User": upn})}
 }
 
@@ -288,9 +286,11 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 		log.Error("temporary access pass failed", "err", out.err)
 		s.metrics.Reset("failed")
 		if k := graph.KindOf(out.err); k == graph.KindRejected || k == graph.KindForbidden || k == graph.KindNotFound {
-			s.finish(ctx, log, claimed, approvals.StateFailed, "temporary access pass refused: "+graphDetail(out.err), a, in.CorrelationID)
 			cl := s.channelLang()
-			s.updateCard(ctx, log, claimed, texts.Text(cl, messages.TAPRefusedStatus, messages.Data{"Problem": Escape(graph.Sentence(out.err), 400)}))
+			status := texts.Text(cl, messages.TAPRefusedStatus, messages.Data{"Problem": Escape(graph.Sentence(out.err), 400)})
+			s.finish(ctx, log, claimed, approvals.StateFailed, "temporary access pass refused: "+graphDetail(out.err), a, in.CorrelationID, func(u approvals.Request) []approvals.Message {
+				return []approvals.Message{s.owedCard(u, status, false)}
+			})
 			return Reply{Text: texts.Text(a.Lang, messages.TAPNotCreated, messages.Data{"User": upn, "Problem": problem})}
 		}
 		rctx, cancel := detached(ctx)
@@ -304,24 +304,29 @@ func (s *Service) afterTAP(ctx context.Context, log *slog.Logger, a actor, in Ac
 	}
 	if !out.delivered {
 		s.metrics.Reset("delivery_failed")
-		s.finish(ctx, log, claimed, approvals.StateDone, "temporary access pass created; ephemeral DM failed, pass lost", a, in.CorrelationID)
+		text := texts.Text(a.Lang, messages.TAPLost, messages.Data{"User": upn})
+		s.finish(ctx, log, claimed, approvals.StateDone, "temporary access pass created; ephemeral DM failed, pass lost", a, in.CorrelationID, func(u approvals.Request) []approvals.Message {
+			return []approvals.Message{s.owedCard(u, texts.Text(s.channelLang(), messages.TAPLostStatus, nil), false),
+				owedDM(u, a.ID, Notice{Lang: a.Lang, Text: text})}
+		})
 		lost := base
 		lost.Outcome, lost.Detail = approvals.OutcomeTAPDeliveryFailed, "the ephemeral DM failed; the pass is gone"
 		s.recordOutcome(ctx, lost)
-		s.updateCard(ctx, log, claimed, texts.Text(s.channelLang(), messages.TAPLostStatus, nil))
-		text := texts.Text(a.Lang, messages.TAPLost, messages.Data{"User": upn})
-		s.notify(ctx, log, a.ID, Notice{Lang: a.Lang, Text: text})
 		return Reply{Text: text}
 	}
 	s.metrics.Reset("done")
-	done := s.finish(ctx, log, claimed, approvals.StateDone, "temporary access pass delivered by ephemeral DM", a, in.CorrelationID)
+	cl := s.channelLang()
+	s.finish(ctx, log, claimed, approvals.StateDone, "temporary access pass delivered by ephemeral DM", a, in.CorrelationID, func(u approvals.Request) []approvals.Message {
+		done := u.FinishedAt
+		return []approvals.Message{
+			s.owedCard(u, texts.Text(cl, messages.TAPIssuedStatus, messages.Data{"Requester": Escape(a.ID, 20), "When": slackTime(cl, done)}), false),
+			owedDM(u, u.RequesterID, followUps(Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.TAPIssuedNotice, messages.Data{
+				"User": upn, "Customer": Escape(u.CustomerName, 100), "When": slackTime(a.Lang, done)})}, u)),
+		}
+	})
 	issued := base
 	issued.Outcome, issued.Detail = approvals.OutcomeTAPIssued, "delivered by ephemeral DM; the password was not changed"
 	s.recordOutcome(ctx, issued)
-	cl := s.channelLang()
-	s.updateCard(ctx, log, claimed, texts.Text(cl, messages.TAPIssuedStatus, messages.Data{"Requester": Escape(a.ID, 20), "When": slackTime(cl, done)}))
-	s.notify(ctx, log, claimed.RequesterID, followUps(Notice{Lang: a.Lang, Text: texts.Text(a.Lang, messages.TAPIssuedNotice, messages.Data{
-		"User": upn, "Customer": Escape(claimed.CustomerName, 100), "When": slackTime(a.Lang, done)})}, claimed))
 	return Reply{Text: texts.Text(a.Lang, messages.TAPDone, nil)}
 }
 

@@ -113,11 +113,18 @@ func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, requ
 // store refuses, the reset still happened: the row is spooled and retried so
 // the trail catches up as soon as the store allows (guarantee 2 covers the
 // intent; this covers the result).
-func (s *Service) recordOutcome(ctx context.Context, e approvals.Event) {
+//
+// owed are the Slack messages the outcome owes (a recipe's notice), written
+// with the row. If the row must be spooled, they are owed on their own, so
+// the requester still hears.
+func (s *Service) recordOutcome(ctx context.Context, e approvals.Event, owed ...approvals.Message) {
 	actx, cancel := detached(ctx)
 	defer cancel()
-	if err := s.audit(actx, e); err == nil {
+	if err := s.audit(actx, e, owed...); err == nil {
 		return
+	}
+	if len(owed) > 0 {
+		s.enqueue(actx, s.log.With("correlation_id", e.CorrelationID), owed...)
 	}
 	s.late(LateWrite{CorrelationID: e.CorrelationID, Event: &e})
 }

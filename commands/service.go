@@ -582,8 +582,8 @@ func (s *Service) refuse(ctx context.Context, a actor, correlationID string, c *
 }
 
 // audit appends one row and mirrors it to the audit channel.
-func (s *Service) audit(ctx context.Context, e approvals.Event) error {
-	_, err := s.store.Append(ctx, e)
+func (s *Service) audit(ctx context.Context, e approvals.Event, owed ...approvals.Message) error {
+	_, err := s.store.Append(ctx, e, owed...)
 	if err != nil {
 		s.metrics.AuditWriteFailed()
 		s.log.Error("audit write failed", "correlation_id", e.CorrelationID, "outcome", e.Outcome, "err", err)

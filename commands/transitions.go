@@ -89,20 +89,6 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, r approvals.Requ
 	return s.now()
 }
 
-// updateCard owes the approval card a new status line without buttons,
-// after a change already committed (see enqueue).
-func (s *Service) updateCard(ctx context.Context, log *slog.Logger, r approvals.Request, status string) {
-	if r.ApprovalChannel == "" {
-		return
-	}
-	s.enqueue(ctx, log, s.owedCard(r, status, false))
-}
-
-// notify owes userID a DM, after a change already committed (see enqueue).
-func (s *Service) notify(ctx context.Context, log *slog.Logger, userID string, n Notice) {
-	s.enqueue(ctx, log, approvals.Message{Kind: approvals.MessageDM, Channel: userID, Payload: mustJSON(outboxPayload{Notice: &n})})
-}
-
 // updatePendingCard owes the card of a request still pending (after one of
 // several approvals) its progress, buttons kept.
 func (s *Service) updatePendingCard(r approvals.Request) approvals.Message {
