@@ -108,8 +108,9 @@ func (s *Store) Unreviewed(ctx context.Context) ([]Request, error) {
 
 // ClaimReviewReminder claims the next reminder for an unreviewed break-glass
 // reset, due every interval after it was made: ok is true for exactly one
-// caller per interval, across replicas. The audit row is written with it.
-func (s *Store) ClaimReviewReminder(ctx context.Context, id string, every time.Duration) (r Request, ok bool, err error) {
+// caller per interval, across replicas. The audit row and the reminder itself
+// (owe) are written with it.
+func (s *Store) ClaimReviewReminder(ctx context.Context, id string, every time.Duration, owe ...Owe) (r Request, ok bool, err error) {
 	now := s.clock()
 	due := now.Add(-every)
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
@@ -124,8 +125,10 @@ func (s *Store) ClaimReviewReminder(ctx context.Context, id string, every time.D
 			return err
 		}
 		r, ok = got, true
-		_, err = s.appendTx(ctx, tx, requestEvent(got, SystemActor, SystemActor, OutcomeReviewReminded, fmt.Sprintf("not reviewed after %s", now.Sub(got.CreatedAt).Round(time.Minute))))
-		return err
+		if _, err = s.appendTx(ctx, tx, requestEvent(got, SystemActor, SystemActor, OutcomeReviewReminded, fmt.Sprintf("not reviewed after %s", now.Sub(got.CreatedAt).Round(time.Minute)))); err != nil {
+			return err
+		}
+		return s.oweTx(ctx, tx, got, owe)
 	})
 	if err != nil {
 		return Request{}, false, fmt.Errorf("approvals: claim review reminder of %s: %w", id, err)

@@ -29,8 +29,9 @@ func (s *Store) Waiting(ctx context.Context) ([]Request, error) {
 // ClaimNudge records that nudge n of request id is being sent, with its audit
 // row, if the request is still pending and unexpired and n was not claimed
 // before. ok is false when someone else (another replica) claimed it, or the
-// request was decided or expired meanwhile: then nothing must be sent.
-func (s *Store) ClaimNudge(ctx context.Context, id string, n Nudge, detail string) (r Request, ok bool, err error) {
+// request was decided or expired meanwhile: then nothing must be sent. The
+// nudge itself is owed with the claim (owe), so it is sent exactly once.
+func (s *Store) ClaimNudge(ctx context.Context, id string, n Nudge, detail string, owe ...Owe) (r Request, ok bool, err error) {
 	col, outcome := "reminded_at", OutcomeReminded
 	if n == NudgeEscalate {
 		col, outcome = "escalated_at", OutcomeEscalated
@@ -49,8 +50,10 @@ func (s *Store) ClaimNudge(ctx context.Context, id string, n Nudge, detail strin
 			return err
 		}
 		r, ok = got, true
-		_, err = s.appendTx(ctx, tx, requestEvent(got, SystemActor, SystemActor, outcome, detail))
-		return err
+		if _, err = s.appendTx(ctx, tx, requestEvent(got, SystemActor, SystemActor, outcome, detail)); err != nil {
+			return err
+		}
+		return s.oweTx(ctx, tx, got, owe)
 	})
 	if err != nil {
 		return Request{}, false, fmt.Errorf("approvals: claim %s of %s: %w", n, id, err)

@@ -388,6 +388,56 @@ func TestOutbox_AppendOwesWithTheRow(t *testing.T) {
 	})
 }
 
+// A reminder in the card's thread is owed with its claim: a claim whose
+// message cannot be written is undone, so the next sweep claims it again
+// instead of it being lost.
+func TestOutbox_RemindersOwedWithTheirClaims(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		c := newClock()
+		s := openStore(t, dsn, c)
+		ctx := context.Background()
+		poisonOutbox(t, s)
+		poisoned := func(r Request) []Message {
+			return []Message{{Kind: MessageThread, Channel: cardChannel, RequestID: r.ID, Payload: []byte("poison")}}
+		}
+
+		r := mustCreate(t, s, c)
+		if _, ok, err := s.ClaimNudge(ctx, r.ID, NudgeRemind, "10m", poisoned); err == nil || ok {
+			t.Fatalf("ClaimNudge with a refused reminder = %v, %v; want an error", ok, err)
+		}
+		if got := wantState(t, s, r.ID, StatePending); !got.RemindedAt.IsZero() {
+			t.Fatal("the claim stands without its reminder")
+		}
+		if _, ok, err := s.ClaimNudge(ctx, r.ID, NudgeRemind, "10m", owe(MessageThread, cardChannel, "reminder")); err != nil || !ok {
+			t.Fatalf("ClaimNudge = %v, %v", ok, err)
+		}
+		wantOutcomes(t, s, r.ID, OutcomeRequested, OutcomeReminded)
+
+		bg, err := s.CreateBreakGlass(ctx, newRequest(c), c.Now().Add(15*time.Minute), "CEO locked out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(time.Hour)
+		if _, ok, err := s.ClaimReviewReminder(ctx, bg.ID, time.Hour, poisoned); err == nil || ok {
+			t.Fatalf("ClaimReviewReminder with a refused reminder = %v, %v; want an error", ok, err)
+		}
+		if _, ok, err := s.ClaimReviewReminder(ctx, bg.ID, time.Hour, owe(MessageThread, cardChannel, "review")); err != nil || !ok {
+			t.Fatalf("ClaimReviewReminder = %v, %v", ok, err)
+		}
+		var threads []string
+		for _, row := range outboxRows(t, s) {
+			if row.Kind == MessageThread {
+				threads = append(threads, row.RequestID+" "+row.Payload)
+			}
+		}
+		want := []string{r.ID + " reminder pending", bg.ID + " review approved"}
+		if !reflect.DeepEqual(threads, want) {
+			t.Fatalf("thread messages = %q, want %q", threads, want)
+		}
+		wantVerified(t, s)
+	})
+}
+
 func TestOutbox_AnnouncerOwesEveryAuditRowInSeqOrder(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		c := newClock()

@@ -178,23 +178,29 @@ func (s *Service) remindReviews(ctx context.Context) error {
 		if s.now().Before(r.CreatedAt.Add(every)) {
 			continue
 		}
-		claimed, ok, err := s.store.ClaimReviewReminder(ctx, r.ID, every)
-		if err != nil || !ok {
-			continue
-		}
+		// The reminder is rendered from r (as found) but owed with the claim:
+		// the claim changes nothing it shows.
 		who := policy.Principals{Users: pol.BreakGlass.SecurityContacts}
-		if rule, reply := pol.ruleOfRequest(s.channelLang(), claimed); reply == "" {
-			e := eligiblePrincipals(pol, rule, customerOf(claimed), partner.Role(claimed.RoleNeeded), claimed.RequesterID)
+		if rule, reply := pol.ruleOfRequest(s.channelLang(), r); reply == "" {
+			e := eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID)
 			who.Users = append(who.Users, e.Users...)
 			who.Usergroups = e.Usergroups
 		}
 		cl := s.channelLang()
 		text := texts.Text(cl, messages.BreakGlassReviewReminder, messages.Data{
-			"Requester": Escape(claimed.RequesterID, 20), "User": Escape(claimed.TargetUPN, 120), "Customer": Escape(claimed.CustomerName, 100),
-			"When": slackTime(cl, claimed.CreatedAt), "Asked": principalsText(dedupe(who))})
-		log := s.log.With("request_id", claimed.ID, "sweep", true)
+			"Requester": Escape(r.RequesterID, 20), "User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100),
+			"When": slackTime(cl, r.CreatedAt), "Asked": principalsText(dedupe(who))})
+		claimed, ok, err := s.store.ClaimReviewReminder(ctx, r.ID, every, func(u approvals.Request) []approvals.Message {
+			return []approvals.Message{owedThread(u, pol, text)}
+		})
+		if err != nil {
+			s.log.Error("claiming a review reminder failed", "request_id", r.ID, "err", err)
+			continue
+		}
+		if !ok {
+			continue // not due yet, or another replica sent it
+		}
 		s.announceRequest(claimed, approvals.OutcomeReviewReminded, systemActor, claimed.CorrelationID)
-		s.postUnderCard(ctx, log, pol, claimed, text)
 	}
 	return nil
 }

@@ -480,6 +480,16 @@ func (d *deliverer) send(ctx context.Context, log *slog.Logger, m approvals.Outg
 		return "", "", "", "", s.msg.PostChannel(ctx, m.Channel, p.Text)
 	case approvals.MessageThread:
 		if req.ApprovalTS == "" {
+			// Under the card once it is up: wait while the card is still
+			// owed (paced behind a burst, or retrying). A request whose card
+			// was never posted gets the reply in the channel itself.
+			state, _, owed, err := s.store.MessageState(ctx, m.RequestID, approvals.MessageCard)
+			if err != nil {
+				return "", "", "", "", err
+			}
+			if owed && (state == approvals.OutboxPending || state == approvals.OutboxSending) {
+				return "", "", "", "", errNotYet
+			}
 			return "", "", "", "", s.msg.PostChannel(ctx, m.Channel, p.Text)
 		}
 		return "", "", "", "", s.msg.PostThread(ctx, MessageRef{Channel: req.ApprovalChannel, TS: req.ApprovalTS}, p.Text)

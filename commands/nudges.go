@@ -49,10 +49,12 @@ func (s *Service) nudge(ctx context.Context) error {
 	return nil
 }
 
-// sendNudge claims a nudge and, if this replica got it, posts it in the
-// card's thread (or, without a recorded card, in the approval channel).
+// sendNudge claims a nudge and, if this replica got it, owes it in the same
+// transaction: a reply in the card's thread (see owedThread).
 func (s *Service) sendNudge(ctx context.Context, log *slog.Logger, pol *Policy, r approvals.Request, n approvals.Nudge, detail, text string) {
-	claimed, ok, err := s.store.ClaimNudge(ctx, r.ID, n, detail)
+	_, ok, err := s.store.ClaimNudge(ctx, r.ID, n, detail, func(u approvals.Request) []approvals.Message {
+		return []approvals.Message{owedThread(u, pol, text)}
+	})
 	if err != nil {
 		log.Error("claiming a nudge failed", "nudge", n, "err", err)
 		return
@@ -60,25 +62,18 @@ func (s *Service) sendNudge(ctx context.Context, log *slog.Logger, pol *Policy, 
 	if !ok {
 		return // another replica sent it, or the request moved on
 	}
-	s.delivery.Kick() // ClaimNudge's audit row owes its audit-channel line
-	s.postUnderCard(ctx, log, pol, claimed, text)
+	s.delivery.Kick() // the nudge and its audit row's line
 }
 
-// postUnderCard posts text in the thread of r's card, or in the approval
-// channel when no card was recorded. A message claimed in the store is not
-// retried when Slack refuses it (a retry could send it twice); the log says so.
-func (s *Service) postUnderCard(ctx context.Context, log *slog.Logger, pol *Policy, r approvals.Request, text string) {
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mustFinishWithin)
-	defer cancel()
-	var err error
-	if r.ApprovalChannel != "" && r.ApprovalTS != "" {
-		err = s.msg.PostThread(pctx, MessageRef{Channel: r.ApprovalChannel, TS: r.ApprovalTS}, text)
-	} else {
-		err = s.msg.PostChannel(pctx, pol.ApprovalChannel, text)
+// owedThread is text as a reply in the thread of r's card. It waits while
+// the card itself is still owed, and goes to the approval channel when r has
+// no card (the card was never posted). Paced with the channel like any post.
+func owedThread(r approvals.Request, pol *Policy, text string) approvals.Message {
+	channel := r.ApprovalChannel
+	if channel == "" {
+		channel = pol.ApprovalChannel
 	}
-	if err != nil {
-		log.Error("posting in the card's thread failed", "err", err)
-	}
+	return approvals.Message{Kind: approvals.MessageThread, Channel: channel, RequestID: r.ID, Payload: mustJSON(outboxPayload{Text: text})}
 }
 
 func customerOf(r approvals.Request) partner.Customer {

@@ -2,8 +2,10 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,4 +178,57 @@ func TestNudges_InTheChannelLanguage(t *testing.T) {
 	wantContains(t, "ja reminder", posts[0].Text, ":bell: リマインダー:", "まだ承認待ちです (承認 2 件中 1 件)", "<!subteam^"+leads+">")
 	wantContains(t, "ja escalation", posts[1].Text, ":rotating_light: エスカレーション:", "20m0s の間、判断されていません", "承認または却下をお願いします")
 	wantNotContains(t, "ja escalation", posts[1].Text, "Escalation", "approvals")
+}
+
+// A reminder falls due while the card is still owed (Slack failed the first
+// post and the card waits for its retry): the reminder waits for the card and
+// goes into its thread, rather than landing loose in the channel.
+func TestNudges_ReminderWaitsForItsCard(t *testing.T) {
+	h := newHarness(t, true)
+	withLeads(h, remindingRule())
+	var up atomic.Bool
+	failed := make(chan struct{}, 10)
+	h.msg.postApprovalFn = func(ctx context.Context, channel string, c Card) (MessageRef, error) {
+		if !up.Load() {
+			failed <- struct{}{}
+			return MessageRef{}, errors.New("slack: connection reset")
+		}
+		return MessageRef{Channel: channel, TS: "1772445600.000100", Permalink: "https://slack.example/archives/C/p1"}, nil
+	}
+	ctx := context.Background()
+	reply := h.svc.SlashCommand(ctx, Invocation{UserID: requester, UserName: "req", TeamID: "T0TEAM", ChannelID: "C0HELPDESK",
+		Text: custDomain + " " + aliceUPN + " INC-4711", CorrelationID: "corr-slow-card"})
+	wantContains(t, "reply", reply.Text, "queued")
+	<-failed // the card waits for its retry
+
+	h.clock.Advance(10 * time.Minute)
+	if err := h.svc.Sweep(ctx); err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	h.settle() // the reminder has been tried, and told to wait
+	if posts, threads := h.msg.ChannelPosts(), h.msg.ThreadPosts(); len(threads) != 0 || containsText(posts, ":bell: Reminder") {
+		t.Fatalf("reminder sent before its card: threads %+v, channel %q", threads, posts)
+	}
+	up.Store(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.msg.ThreadPosts()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	threads := h.msg.ThreadPosts()
+	if len(threads) != 1 || threads[0].Parent.TS != "1772445600.000100" {
+		t.Fatalf("thread posts = %+v, want the reminder under the card", threads)
+	}
+	wantContains(t, "reminder", threads[0].Text, ":bell: Reminder", aliceUPN)
+	if containsText(h.msg.ChannelPosts(), ":bell: Reminder") {
+		t.Fatalf("reminder also in the channel: %q", h.msg.ChannelPosts())
+	}
+}
+
+func containsText(lines []string, s string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
