@@ -145,7 +145,9 @@ func equalOutcomes(a, b []approvals.Outcome) bool {
 	return true
 }
 
-// sweepAtOnce runs every service's Sweep at the same time, as replicas do.
+// sweepAtOnce runs every service's Sweep at the same time, as replicas do,
+// then waits until each has sent what the sweeps owe (whichever replica's
+// outbox claimed it).
 func sweepAtOnce(t *testing.T, services ...*Service) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -159,6 +161,13 @@ func sweepAtOnce(t *testing.T, services ...*Service) {
 		}()
 	}
 	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, svc := range services {
+		if err := svc.WaitOutboxIdle(ctx); err != nil {
+			t.Fatalf("outbox did not settle: %v", err)
+		}
+	}
 }
 
 // Nudges go to the card's thread, so they read in locale.channel.
