@@ -86,8 +86,10 @@ func (s *Service) resetWithoutApproval(ctx context.Context, log *slog.Logger, po
 	case !out.delivered:
 		s.metrics.Reset("delivery_failed")
 		result.Outcome, result.Detail = approvals.OutcomeDeliveryFailed, "password set in Partner Center but the ephemeral DM failed; the password is gone"
-		s.recordOutcome(ctx, result)
-		s.notifyLostPassword(ctx, log, a, t.user)
+		// The reply may not reach them either (the ephemeral DM just failed):
+		// a notice is owed with the outcome row.
+		s.recordOutcome(ctx, result, approvals.Message{Kind: approvals.MessageDM, Channel: a.ID,
+			Payload: mustJSON(outboxPayload{Notice: &Notice{Lang: a.Lang, Text: lostPasswordText(a.Lang, t.user)}})})
 		return Reply{Text: lostPasswordText(a.Lang, t.user)}
 	}
 	s.metrics.Reset("done")
@@ -99,14 +101,6 @@ func (s *Service) resetWithoutApproval(ctx context.Context, log *slog.Logger, po
 
 func lostPasswordText(lang messages.Lang, u partner.User) string {
 	return texts.Text(lang, messages.NoticePasswordLost, messages.Data{"User": Escape(u.UserPrincipalName, 120)})
-}
-
-func (s *Service) notifyLostPassword(ctx context.Context, log *slog.Logger, requester actor, u partner.User) {
-	nctx, cancel := detached(ctx)
-	defer cancel()
-	if err := s.msg.Notify(nctx, requester.ID, Notice{Lang: requester.Lang, Text: lostPasswordText(requester.Lang, u)}); err != nil {
-		log.Error("notice failed", "err", err)
-	}
 }
 
 // recordOutcome appends an outcome row after Partner Center has acted. If the
