@@ -3,10 +3,10 @@ package commands
 import (
 	"context"
 	"fmt"
-	"github.com/locksmithbot/locksmith/messages"
 	"log/slog"
 
 	"github.com/locksmithbot/locksmith/approvals"
+	"github.com/locksmithbot/locksmith/messages"
 	"github.com/locksmithbot/locksmith/partner"
 	"github.com/locksmithbot/locksmith/policy"
 )
@@ -14,9 +14,9 @@ import (
 // nudge sends the reminders and escalations that are due: a request still
 // pending remind_after after it was made gets a reply in its card's thread
 // mentioning its approvers; after escalate_after, escalate_to is asked too.
-// Each is claimed in the store before it is sent, so of several replicas
-// sweeping at once exactly one sends it, and nothing is sent for a request
-// decided or expired meanwhile.
+// Each is claimed in the store, and owed to the outbox in the claim's
+// transaction, so of several replicas sweeping at once exactly one owes it,
+// and nothing is owed for a request decided or expired meanwhile.
 func (s *Service) nudge(ctx context.Context) error {
 	pol := s.currentPolicy()
 	waiting, err := s.store.Waiting(ctx)
