@@ -178,20 +178,8 @@ func (s *Service) remindReviews(ctx context.Context) error {
 		if s.now().Before(r.CreatedAt.Add(every)) {
 			continue
 		}
-		// The reminder is rendered from r (as found) but owed with the claim:
-		// the claim changes nothing it shows.
-		who := policy.Principals{Users: pol.BreakGlass.SecurityContacts}
-		if rule, reply := pol.ruleOfRequest(s.channelLang(), r); reply == "" {
-			e := eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID)
-			who.Users = append(who.Users, e.Users...)
-			who.Usergroups = e.Usergroups
-		}
-		cl := s.channelLang()
-		text := texts.Text(cl, messages.BreakGlassReviewReminder, messages.Data{
-			"Requester": Escape(r.RequesterID, 20), "User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100),
-			"When": slackTime(cl, r.CreatedAt), "Asked": principalsText(dedupe(who))})
 		claimed, ok, err := s.store.ClaimReviewReminder(ctx, r.ID, every, func(u approvals.Request) []approvals.Message {
-			return []approvals.Message{owedThread(u, pol, text)}
+			return []approvals.Message{owedThread(u, pol, s.reviewReminder(pol, u))}
 		})
 		if err != nil {
 			s.log.Error("claiming a review reminder failed", "request_id", r.ID, "err", err)
@@ -203,6 +191,23 @@ func (s *Service) remindReviews(ctx context.Context) error {
 		s.announceRequest(claimed, approvals.OutcomeReviewReminded, systemActor, claimed.CorrelationID)
 	}
 	return nil
+}
+
+// reviewReminder is the reminder about unreviewed break-glass reset r: who
+// may acknowledge it (the security contacts and whoever could have approved
+// it), in the channel's language. It only reads the policy, so it may run
+// inside the claim's transaction.
+func (s *Service) reviewReminder(pol *Policy, r approvals.Request) string {
+	who := policy.Principals{Users: pol.BreakGlass.SecurityContacts}
+	cl := s.channelLang()
+	if rule, reply := pol.ruleOfRequest(cl, r); reply == "" {
+		e := eligiblePrincipals(pol, rule, customerOf(r), partner.Role(r.RoleNeeded), r.RequesterID)
+		who.Users = append(who.Users, e.Users...)
+		who.Usergroups = e.Usergroups
+	}
+	return texts.Text(cl, messages.BreakGlassReviewReminder, messages.Data{
+		"Requester": Escape(r.RequesterID, 20), "User": Escape(r.TargetUPN, 120), "Customer": Escape(r.CustomerName, 100),
+		"When": slackTime(cl, r.CreatedAt), "Asked": principalsText(dedupe(who))})
 }
 
 // stateWord is a request's state as a short phrase for the review card.
